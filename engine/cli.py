@@ -1,0 +1,101 @@
+"""The ``facelift`` command line.
+
+Sub-commands live in ``engine/commands/<name>.py`` (``add_arguments`` + ``run``). A
+sub-command whose module has not landed yet exits 2 with "not available yet".
+
+Errors the engine raises on purpose (:class:`engine.api.FaceLiftError`) are printed as one
+line, without a traceback; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+
+from engine import __version__
+from engine.api import Cancelled, FaceLiftError
+
+COMMANDS: dict[str, str] = {
+    "reconstruct": "photo(s) -> 3D Gaussian head: input.png, gaussians.ply, output.png, turntable.mp4",
+    "multiview": "photo -> the six generated views (FaceLift diffusion)",
+    "lrm": "six views -> Gaussians PLY (GS-LRM)",
+    "render": "render a Gaussian PLY to MP4, GIF or PNG",
+    "weights": "where the FaceLift weights are looked for; verify; download",
+}
+
+# FaceLift's inference.py flags, accepted when no sub-command is named.
+_REFERENCE_FLAGS = ("-i", "--input_dir", "--output_dir", "--guidance_scale_2D", "--step_2D", "--auto_crop")
+
+
+def _load_command(name: str):  # type: ignore[no-untyped-def]
+    try:
+        return importlib.import_module(f"engine.commands.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"engine.commands.{name}":
+            return None
+        raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="facelift",
+        description="FaceLift Desktop: one portrait photo -> a 3D Gaussian-splat head.",
+    )
+    parser.add_argument("--version", action="version", version=f"facelift {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        module = _load_command(name)
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+        if module is not None:
+            module.add_arguments(p)
+            p.set_defaults(_run=module.run)
+        else:
+            p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+            p.set_defaults(_run=None)
+    return parser
+
+
+def _normalise_argv(argv: list[str]) -> list[str]:
+    """``facelift -i DIR -o DIR ...`` (inference.py style) means ``facelift reconstruct ...``."""
+    if argv and argv[0].startswith("-") and any(a.split("=")[0] in _REFERENCE_FLAGS for a in argv):
+        return ["reconstruct", *argv]
+    return argv
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = _normalise_argv(list(sys.argv[1:] if argv is None else argv))
+    parser = build_parser()
+    args = parser.parse_args(args_list)
+    if not args.command:
+        parser.print_help()
+        return 2
+    if args._run is None:
+        print(f"facelift {args.command}: not available yet in this build", file=sys.stderr)
+        return 2
+    try:
+        return int(args._run(args) or 0)
+    except Cancelled as exc:
+        print(f"facelift: cancelled: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("facelift: interrupted", file=sys.stderr)
+        return 130
+    except FaceLiftError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(f"facelift: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except MemoryError:
+        print(
+            "facelift: error: out of memory (try a smaller input or a lower memory preset)", file=sys.stderr
+        )
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""GS-LRM: the feed-forward reconstructor (six views -> pixel-aligned Gaussians)."""

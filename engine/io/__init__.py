@@ -1,0 +1,1 @@
+"""File formats: PLY, .splat, images, video."""

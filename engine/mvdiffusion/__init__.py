@@ -1,0 +1,1 @@
+"""Multi-view diffusion: the FaceLift UNet attention, sampler and checkpoint loading."""

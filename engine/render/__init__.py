@@ -1,0 +1,1 @@
+"""Gaussian rasterisation: gsplat on CUDA, a vectorised pure-torch rasteriser elsewhere."""

@@ -1,0 +1,1 @@
+"""FaceLift Desktop's Qt application: main window, panels, engine worker, settings."""

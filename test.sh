@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, format, types, import boundaries, then pytest under Xvfb.
+# Creates .venv on first use; installs the Xvfb/Mesa/Qt-xcb system packages when run as root.
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/bootstrap.sh
+ensure_system_packages
+ensure_venv dev
+export PATH="$PWD/.venv/bin:$PATH"
+
+echo "== ruff";           ruff check . && ruff format --check .
+echo "== mypy";           mypy
+echo "== import-linter";  lint-imports --no-cache
+echo "== pytest"
+if [ -z "${DISPLAY:-}" ] && command -v xvfb-run >/dev/null; then
+    exec xvfb-run -a -s "-screen 0 1920x1080x24 +extension GLX" python -m pytest "$@"
+fi
+exec python -m pytest "$@"
