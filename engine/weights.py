@@ -1,0 +1,626 @@
+"""Locate, verify and download the FaceLift weights (the ``wlyu/OpenFaceLift`` release layout).
+
+A weights folder looks like::
+
+    <dir>/mvdiffusion/pipeckpts/{model_index.json, unet/, vae/, image_encoder/, ...}
+    <dir>/gslrm/ckpt_*.pt                 {"model": state_dict}
+    <dir>/gslrm/*.yaml                    optional: FaceLift's config schema (model hyper-parameters)
+    <dir>/mvdiffusion/clr_embeds.(pt|safetensors)   optional prompt-embedding override
+
+Where it is looked for, first hit wins: ``--weights DIR``, the ``FACELIFT_WEIGHTS``
+environment variable, then the user data folder
+(``platformdirs.user_data_path("facelift-desktop") / "weights"``).
+
+The released weights are licensed by Adobe under the Adobe Research License: **non-commercial
+research use only** (:data:`LICENSE_NOTICE`). The code in this project is Apache-2.0.
+
+Checkpoints are treated as data: ``torch.load(weights_only=True)`` or safetensors, never unpickled
+objects. torch and huggingface_hub are imported only inside the functions that need them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from engine.api import (
+    CancelToken,
+    FaceLiftError,
+    ProgressCallback,
+    ProgressEvent,
+    WeightsError,
+    no_progress,
+)
+
+HF_REPO_ID = "wlyu/OpenFaceLift"
+ENV_VAR = "FACELIFT_WEIGHTS"
+APP_NAME = "facelift-desktop"
+LICENSE_NOTICE = (
+    "The FaceLift weights (huggingface.co/wlyu/OpenFaceLift) are licensed by Adobe under the "
+    "Adobe Research License: non-commercial research use only."
+)
+
+GSLRM_DIR = "gslrm"
+PIPECKPTS = Path("mvdiffusion") / "pipeckpts"
+IGNORED_GSLRM_PREFIXES = ("loss_calculator.",)
+
+# The released GS-LRM hyper-parameters (FaceLift configs/gslrm.yaml), used when the weights
+# folder has no gslrm/*.yaml of its own.
+RELEASED_GSLRM_CONFIG: dict[str, int] = {
+    "d": 1024,
+    "d_head": 64,
+    "n_layer": 24,
+    "patch_size": 8,
+    "in_channels": 9,
+    "n_gaussians": 2,
+    "sh_degree": 0,
+}
+
+Status = Literal["ok", "missing", "broken"]
+
+
+# --------------------------------------------------------------------------------------
+# Locating
+# --------------------------------------------------------------------------------------
+
+
+def user_weights_dir() -> Path:
+    """The per-user default weights folder (may not exist)."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_path(APP_NAME)) / "weights"
+
+
+def gslrm_checkpoint(weights_dir: Path) -> Path | None:
+    """The GS-LRM checkpoint file in ``weights_dir/gslrm`` (the highest step), or None."""
+    folder = Path(weights_dir) / GSLRM_DIR
+    if not folder.is_dir():
+        return None
+    ckpts = sorted(p for p in folder.glob("ckpt_*.pt") if p.is_file())
+    return ckpts[-1] if ckpts else None
+
+
+def weights_present(weights_dir: Path | str) -> bool:
+    """Cheap check (no loading): both the GS-LRM checkpoint and the diffusion pipeline exist."""
+    d = Path(weights_dir)
+    return gslrm_checkpoint(d) is not None and (d / PIPECKPTS / "model_index.json").is_file()
+
+
+@dataclass(frozen=True)
+class WeightsLocation:
+    """One place the weights are looked for: where it comes from and what is there."""
+
+    source: str  # "--weights", "FACELIFT_WEIGHTS" or "user data folder"
+    path: Path | None  # None when the source is not set
+    present: bool
+
+
+def weights_locations(explicit: Path | str | None = None) -> list[WeightsLocation]:
+    """Every place the weights are looked for, in search order (for ``facelift weights where``)."""
+    out: list[WeightsLocation] = []
+    if explicit is not None:
+        p = Path(explicit).expanduser()
+        out.append(WeightsLocation("--weights", p, weights_present(p)))
+    env = os.environ.get(ENV_VAR, "").strip()
+    env_path = Path(env).expanduser() if env else None
+    out.append(WeightsLocation(ENV_VAR, env_path, bool(env_path and weights_present(env_path))))
+    user = user_weights_dir()
+    out.append(WeightsLocation("user data folder", user, weights_present(user)))
+    return out
+
+
+def find_weights(explicit: Path | str | None = None) -> Path | None:
+    """The weights folder to use, or None when no complete folder is found.
+
+    ``explicit`` (the ``--weights`` option) is returned as given when it is an existing folder, even
+    if incomplete, so that the user gets a precise error from :func:`verify_weights` or the loaders
+    rather than a silent fallback. An explicit path that is not a folder raises WeightsError.
+    ``FACELIFT_WEIGHTS`` and the user data folder count only when the weights are present in them.
+    """
+    if explicit is not None:
+        p = Path(explicit).expanduser()
+        if not p.is_dir():
+            raise WeightsError(f"{p}: weights folder not found")
+        return p
+    for loc in weights_locations(None):
+        if loc.path is not None and loc.present:
+            return loc.path
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Verifying
+# --------------------------------------------------------------------------------------
+
+
+@dataclass
+class ComponentReport:
+    """The check of one component: status plus a one-line message and facts for a dialog."""
+
+    name: str  # e.g. "gslrm", "mvdiffusion/unet"
+    path: Path
+    status: Status
+    message: str
+    size_bytes: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class WeightsReport:
+    """The result of :func:`verify_weights`: one :class:`ComponentReport` per component."""
+
+    root: Path
+    components: list[ComponentReport]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.components) and all(c.ok for c in self.components)
+
+    @property
+    def problems(self) -> list[ComponentReport]:
+        return [c for c in self.components if not c.ok]
+
+    def summary(self) -> str:
+        """One line: all good, or the first problem and how many more."""
+        if self.ok:
+            return f"{self.root}: FaceLift weights complete ({len(self.components)} components ok)"
+        bad = self.problems
+        more = f" (and {len(bad) - 1} more problems)" if len(bad) > 1 else ""
+        return f"{self.root}: {bad[0].name}: {bad[0].message}{more}"
+
+    def lines(self) -> list[str]:
+        """A table for a terminal: status, component, size, message."""
+        rows = []
+        for c in self.components:
+            size = _human_size(c.size_bytes) if c.size_bytes else "-"
+            rows.append(f"{c.status:<8}{c.name:<34}{size:>10}  {c.message}")
+        return rows
+
+    def raise_if_bad(self) -> None:
+        if not self.ok:
+            raise WeightsError(self.summary())
+
+
+def verify_weights(weights_dir: Path | str) -> WeightsReport:
+    """Check every component of a weights folder: present, loadable, shapes as the configs say.
+
+    GS-LRM: the checkpoint loads with ``weights_only=True`` (memory-mapped), holds a ``model``
+    state dict, and its keys and shapes (ignoring ``loss_calculator.*``) are exactly the ones the
+    model config implies (``gslrm/*.yaml`` if present, else the released hyper-parameters).
+    Diffusion: ``model_index.json`` parses; each component it names has its folder with a json
+    config that parses; weight files open (safetensors header / torch weights-only load) and the key
+    tensors' shapes match the component's config. The optional prompt-embedding override is
+    checked too. Never raises for a broken folder: the problems are in the report.
+    """
+    root = Path(weights_dir).expanduser()
+    if not root.is_dir():
+        return WeightsReport(root, [ComponentReport("weights folder", root, "missing", "folder not found")])
+    comps: list[ComponentReport] = [_check_gslrm(root)]
+    comps.extend(_check_pipeckpts(root))
+    embeds = _check_prompt_embeds(root, comps)
+    if embeds is not None:
+        comps.append(embeds)
+    return WeightsReport(root, comps)
+
+
+def _human_size(n: int) -> str:
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{n} B"  # pragma: no cover
+
+
+def _dir_size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def _err(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text[:200]}"
+
+
+# ---- GS-LRM ------------------------------------------------------------------------------
+
+
+def gslrm_config(weights_dir: Path) -> tuple[dict[str, int], Path | None]:
+    """GS-LRM hyper-parameters: from ``gslrm/*.yaml`` (FaceLift's schema) if there is one, else the
+    released values. Returns (config, yaml path or None). Raises WeightsError for an unusable yaml."""
+    folder = Path(weights_dir) / GSLRM_DIR
+    yamls = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")) if folder.is_dir() else []
+    if not yamls:
+        return dict(RELEASED_GSLRM_CONFIG), None
+    import yaml
+
+    path = yamls[0]
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        model = data["model"]
+        cfg = {
+            "d": int(model["transformer"]["d"]),
+            "d_head": int(model["transformer"]["d_head"]),
+            "n_layer": int(model["transformer"]["n_layer"]),
+            "patch_size": int(model["image_tokenizer"]["patch_size"]),
+            "in_channels": int(model["image_tokenizer"]["in_channels"]),
+            "n_gaussians": int(model["gaussians"]["n_gaussians"]),
+            "sh_degree": int(model["gaussians"]["sh_degree"]),
+        }
+    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
+        raise WeightsError(f"{path}: not a usable GS-LRM config ({_err(exc)})") from exc
+    return cfg, path
+
+
+def expected_gslrm_shapes(cfg: dict[str, int]) -> dict[str, tuple[int, ...]]:
+    """State-dict keys and shapes of FaceLift's GS-LRM for a config (spec §5.7)."""
+    d, p = cfg["d"], cfg["patch_size"]
+    params = 3 + 3 * (cfg["sh_degree"] + 1) ** 2 + 3 + 4 + 1  # xyz, SH, scale, rotation, opacity
+    shapes: dict[str, tuple[int, ...]] = {
+        "gaussian_position_embeddings": (cfg["n_gaussians"], d),
+        "patch_embedder.1.weight": (d, cfg["in_channels"] * p * p),
+        "input_layer_norm.weight": (d,),
+    }
+    for i in range(cfg["n_layer"]):
+        pre = f"transformer_layers.{i}."
+        shapes[pre + "norm1.weight"] = (d,)
+        shapes[pre + "norm2.weight"] = (d,)
+        shapes[pre + "attn.to_qkv.weight"] = (3 * d, d)
+        shapes[pre + "attn.fc.weight"] = (d, d)
+        shapes[pre + "mlp.mlp.0.weight"] = (4 * d, d)
+        shapes[pre + "mlp.mlp.2.weight"] = (d, 4 * d)
+    shapes["gaussian_upsampler.layernorm.weight"] = (d,)
+    shapes["gaussian_upsampler.linear.weight"] = (params, d)
+    shapes["pixel_gaussian_decoder.0.weight"] = (d,)
+    shapes["pixel_gaussian_decoder.1.weight"] = (p * p * params, d)
+    return shapes
+
+
+def _check_gslrm(root: Path) -> ComponentReport:
+    folder = root / GSLRM_DIR
+    ckpt = gslrm_checkpoint(root)
+    if ckpt is None:
+        return ComponentReport("gslrm", folder, "missing", f"no ckpt_*.pt in {folder}")
+    size = ckpt.stat().st_size
+    try:
+        cfg, yaml_path = gslrm_config(root)
+    except WeightsError as exc:
+        return ComponentReport("gslrm", ckpt, "broken", str(exc), size)
+    import torch
+
+    try:
+        data = torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True)
+    except Exception as exc:  # any failure to read the file means "not loadable"
+        return ComponentReport("gslrm", ckpt, "broken", f"cannot load {ckpt.name} ({_err(exc)})", size)
+    if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
+        return ComponentReport("gslrm", ckpt, "broken", f"{ckpt.name} has no 'model' state dict", size)
+    state = {k: v for k, v in data["model"].items() if not k.startswith(IGNORED_GSLRM_PREFIXES)}
+    expected = expected_gslrm_shapes(cfg)
+    problems = _compare_shapes(state, expected)
+    details = {"checkpoint": ckpt.name, "config": str(yaml_path or "released defaults"), **cfg}
+    if problems:
+        source = yaml_path.name if yaml_path else "the released config"
+        return ComponentReport(
+            "gslrm", ckpt, "broken", f"{ckpt.name} does not match {source}: {problems}", size, details
+        )
+    n_params = sum(int(v.numel()) for v in state.values())
+    details["parameters"] = n_params
+    msg = f"{ckpt.name}: {len(state)} tensors, {n_params:,} parameters, d={cfg['d']} layers={cfg['n_layer']}"
+    return ComponentReport("gslrm", ckpt, "ok", msg, size, details)
+
+
+def _compare_shapes(state: dict[str, Any], expected: dict[str, tuple[int, ...]]) -> str:
+    """'' when the state dict has exactly the expected keys and shapes, else a short description."""
+    missing = [k for k in expected if k not in state]
+    extra = [k for k in state if k not in expected]
+    wrong = [
+        f"{k} {tuple(state[k].shape)} != {expected[k]}"
+        for k in expected
+        if k in state and tuple(state[k].shape) != expected[k]
+    ]
+    parts = []
+    if missing:
+        parts.append(f"{len(missing)} missing keys (e.g. {missing[0]})")
+    if extra:
+        parts.append(f"{len(extra)} unexpected keys (e.g. {extra[0]})")
+    if wrong:
+        parts.append(f"{len(wrong)} wrong shapes (e.g. {wrong[0]})")
+    return "; ".join(parts)
+
+
+# ---- diffusion pipeline ------------------------------------------------------------------
+
+_CONFIG_FILES = ("config.json", "scheduler_config.json", "preprocessor_config.json", "tokenizer_config.json")
+_WEIGHT_FILES = (
+    "diffusion_pytorch_model.safetensors",
+    "model.safetensors",
+    "diffusion_pytorch_model.bin",
+    "pytorch_model.bin",
+)
+_TOKENIZER_FILES = ("vocab.json", "merges.txt")
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError("not a json object")
+    return data
+
+
+def _tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
+    """Key -> shape of a safetensors file (header only) or a torch .bin (weights-only, mmap)."""
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        shapes: dict[str, tuple[int, ...]] = {}
+        with safe_open(str(path), framework="pt") as f:
+            for key in f.keys():  # noqa: SIM118 - safe_open is not a mapping
+                shapes[key] = tuple(f.get_slice(key).get_shape())
+        # safetensors reads tensors lazily: make sure the data section is all there.
+        _check_safetensors_length(path)
+        return shapes
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    if not isinstance(state, dict):
+        raise ValueError("not a state dict")
+    return {k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")}
+
+
+def _check_safetensors_length(path: Path) -> None:
+    """Raise ValueError when a safetensors file is shorter than its header says (truncated)."""
+    with path.open("rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+        header = json.loads(f.read(n))
+    end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
+    if path.stat().st_size < 8 + n + end:
+        raise ValueError(f"truncated: {path.stat().st_size} bytes, header needs {8 + n + end}")
+
+
+def _expected_component_shapes(name: str, cfg: dict[str, Any]) -> dict[str, tuple[int, ...]]:
+    """A few key tensors whose shapes the component's config determines."""
+    try:
+        if name == "unet":
+            c0 = int(cfg["block_out_channels"][0])
+            return {
+                "conv_in.weight": (c0, int(cfg["in_channels"]), 3, 3),
+                "conv_out.weight": (int(cfg["out_channels"]), c0, 3, 3),
+                "class_embedding.linear_1.weight": (
+                    4 * c0,
+                    int(cfg["projection_class_embeddings_input_dim"]),
+                ),
+            }
+        if name == "vae":
+            c0 = int(cfg["block_out_channels"][0])
+            lat = int(cfg["latent_channels"])
+            return {
+                "encoder.conv_in.weight": (c0, int(cfg["in_channels"]), 3, 3),
+                "quant_conv.weight": (2 * lat, 2 * lat, 1, 1),
+                "decoder.conv_out.weight": (int(cfg["out_channels"]), c0, 3, 3),
+            }
+        if name == "image_encoder":
+            return {"visual_projection.weight": (int(cfg["projection_dim"]), int(cfg["hidden_size"]))}
+        if name == "text_encoder":
+            return {
+                "text_model.embeddings.token_embedding.weight": (
+                    int(cfg["vocab_size"]),
+                    int(cfg["hidden_size"]),
+                )
+            }
+        if name == "image_normalizer":
+            dim = int(cfg["embedding_dim"])
+            return {"mean": (1, dim), "std": (1, dim)}
+    except (KeyError, TypeError, ValueError, IndexError):
+        return {}
+    return {}
+
+
+def _check_pipeckpts(root: Path) -> list[ComponentReport]:
+    pipe = root / PIPECKPTS
+    index_path = pipe / "model_index.json"
+    if not index_path.is_file():
+        return [ComponentReport("mvdiffusion", pipe, "missing", f"no model_index.json in {pipe}")]
+    try:
+        index = _read_json(index_path)
+    except (OSError, ValueError) as exc:
+        return [ComponentReport("mvdiffusion", index_path, "broken", f"model_index.json: {_err(exc)}")]
+    names = [k for k, v in index.items() if not k.startswith("_") and isinstance(v, list) and v[0]]
+    out = [ComponentReport("mvdiffusion/model_index.json", index_path, "ok", f"{len(names)} components")]
+    out.extend(_check_component(pipe / name, name) for name in sorted(names))
+    return out
+
+
+def _check_component(folder: Path, name: str) -> ComponentReport:
+    label = f"mvdiffusion/{name}"
+    if not folder.is_dir():
+        return ComponentReport(label, folder, "missing", f"folder {folder.name}/ not found")
+    size = _dir_size(folder)
+    configs = [folder / f for f in _CONFIG_FILES if (folder / f).is_file()]
+    if not configs:
+        return ComponentReport(label, folder, "missing", "no config json", size)
+    try:
+        cfg = _read_json(configs[0])
+    except (OSError, ValueError) as exc:
+        return ComponentReport(label, configs[0], "broken", f"{configs[0].name}: {_err(exc)}", size)
+    if name == "tokenizer":
+        missing = [f for f in _TOKENIZER_FILES if not (folder / f).is_file()]
+        if missing:
+            return ComponentReport(label, folder, "missing", f"missing {', '.join(missing)}", size)
+        return ComponentReport(label, folder, "ok", "vocab.json, merges.txt", size)
+    weight_files = [folder / f for f in _WEIGHT_FILES if (folder / f).is_file()]
+    if not weight_files:
+        if configs[0].name in ("scheduler_config.json", "preprocessor_config.json"):
+            return ComponentReport(label, folder, "ok", configs[0].name, size)
+        return ComponentReport(label, folder, "missing", "no weight file", size)
+    wfile = weight_files[0]
+    try:
+        shapes = _tensor_shapes(wfile)
+    except Exception as exc:  # a truncated or foreign file fails in many ways
+        return ComponentReport(label, wfile, "broken", f"cannot load {wfile.name} ({_err(exc)})", size)
+    expected = _expected_component_shapes(name, cfg)
+    wrong = [
+        f"{k} {shapes.get(k)} != {v}" if k in shapes else f"{k} missing"
+        for k, v in expected.items()
+        if shapes.get(k) != v
+    ]
+    if wrong:
+        return ComponentReport(label, wfile, "broken", f"{wfile.name}: {'; '.join(wrong)}", size)
+    return ComponentReport(label, wfile, "ok", f"{wfile.name}: {len(shapes)} tensors", size)
+
+
+def _check_prompt_embeds(root: Path, comps: Iterable[ComponentReport]) -> ComponentReport | None:
+    """The optional mvdiffusion/clr_embeds.(safetensors|pt) override: (6,77,cross_attention_dim)."""
+    folder = root / "mvdiffusion"
+    files = [folder / n for n in ("clr_embeds.safetensors", "clr_embeds.pt") if (folder / n).is_file()]
+    if not files:
+        return None
+    path = files[0]
+    size = path.stat().st_size
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            data: Any = load_file(str(path))
+            tensor = data.get("prompt_embeds", next(iter(data.values()), None))
+        else:
+            import torch
+
+            data = torch.load(path, map_location="cpu", weights_only=True)
+            tensor = data.get("prompt_embeds") if isinstance(data, dict) else data
+        shape = tuple(tensor.shape)
+    except Exception as exc:
+        return ComponentReport("mvdiffusion/clr_embeds", path, "broken", f"cannot load ({_err(exc)})", size)
+    want_dim = None
+    unet_cfg = root / PIPECKPTS / "unet" / "config.json"
+    if unet_cfg.is_file():
+        try:
+            want_dim = int(_read_json(unet_cfg)["cross_attention_dim"])
+        except (OSError, ValueError, KeyError, TypeError):
+            want_dim = None
+    if len(shape) != 3 or shape[0] != 6 or (want_dim is not None and shape[2] != want_dim):
+        want = f"(6,77,{want_dim if want_dim is not None else 'D'})"
+        return ComponentReport(
+            "mvdiffusion/clr_embeds", path, "broken", f"shape {shape}, expected {want}", size
+        )
+    return ComponentReport("mvdiffusion/clr_embeds", path, "ok", f"prompt embeddings {shape}", size)
+
+
+# --------------------------------------------------------------------------------------
+# Downloading
+# --------------------------------------------------------------------------------------
+
+
+def staging_dir(weights_dir: Path) -> Path:
+    """Where a download is assembled (kept between attempts, so downloads resume)."""
+    weights_dir = Path(weights_dir)
+    return weights_dir.with_name(weights_dir.name + ".download")
+
+
+def download_weights(
+    weights_dir: Path | str | None = None,
+    on_progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+    *,
+    repo_id: str = HF_REPO_ID,
+    endpoint: str | None = None,
+) -> Path:
+    """Download the FaceLift release into ``weights_dir`` (default: the user data folder).
+
+    Files go into a staging folder beside it (``<dir>.download``), which huggingface_hub resumes
+    from on a later attempt; only when every file is there and :func:`verify_weights` passes is it
+    renamed to ``weights_dir``, so half-written weights are never used. An existing complete
+    folder is left alone. Progress is reported per file (stage "download"); cancel is checked
+    between files and leaves the staging folder for a later resume. Offline or hub errors raise
+    a one-line WeightsError. The weights are for non-commercial research only (LICENSE_NOTICE).
+    """
+    target = Path(weights_dir).expanduser() if weights_dir is not None else user_weights_dir()
+    if weights_present(target) and verify_weights(target).ok:
+        on_progress(ProgressEvent("download", 1, 1, f"weights already complete in {target}"))
+        return target
+    stage = staging_dir(target)
+    stage.mkdir(parents=True, exist_ok=True)
+    on_progress(ProgressEvent("download", 0, 0, f"downloading {repo_id} into {stage}"))
+    try:
+        _snapshot(repo_id, stage, endpoint, on_progress, cancel)
+    except FaceLiftError:
+        if not any(stage.iterdir()):
+            stage.rmdir()  # nothing to resume from
+        raise
+    if cancel is not None:
+        cancel.raise_if_cancelled()
+    report = verify_weights(stage)
+    if not report.ok:
+        raise WeightsError(f"downloaded weights are incomplete: {report.summary()}")
+    shutil.rmtree(stage / ".cache", ignore_errors=True)  # huggingface_hub's resume bookkeeping
+    if target.exists():
+        old = target.with_name(f"{target.name}.old-{int(time.time())}")
+        target.rename(old)
+        stage.rename(target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        stage.rename(target)
+    on_progress(ProgressEvent("download", 1, 1, f"weights ready in {target}"))
+    return target
+
+
+def _snapshot(
+    repo_id: str,
+    local_dir: Path,
+    endpoint: str | None,
+    on_progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> None:
+    """Fetch every file of the repo into ``local_dir``, one at a time, with progress and cancel.
+
+    One ``hf_hub_download`` per file (rather than ``snapshot_download``, whose thread pool keeps
+    downloading queued files after a cancel); each resumes its own ``.incomplete`` file.
+    Errors become a one-line WeightsError.
+    """
+    try:
+        from huggingface_hub import HfApi, hf_hub_download
+        from huggingface_hub.utils import disable_progress_bars
+    except ImportError as exc:  # pragma: no cover - a declared dependency
+        raise WeightsError(f"cannot download weights: {exc}") from exc
+    disable_progress_bars()
+    try:
+        info = HfApi(endpoint=endpoint).model_info(repo_id, files_metadata=True)
+        files = [(s.rfilename, int(s.size or 0)) for s in (info.siblings or [])]
+        total = sum(size for _, size in files)
+        done = 0
+        for i, (name, size) in enumerate(files):
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+            on_progress(ProgressEvent("download", done, total, f"file {i + 1}/{len(files)}: {name}"))
+            hf_hub_download(repo_id, name, local_dir=str(local_dir), endpoint=endpoint)
+            done += size
+        on_progress(ProgressEvent("download", total, total, f"{len(files)} files downloaded"))
+    except FaceLiftError:
+        raise
+    except Exception as exc:
+        raise WeightsError(
+            f"cannot download {repo_id}: {_download_reason(exc)} (run again to resume; files so far are in "
+            f"{local_dir})"
+        ) from exc
+
+
+def _download_reason(exc: BaseException) -> str:
+    name = type(exc).__name__
+    if name in ("LocalEntryNotFoundError", "OfflineModeIsEnabled") or "offline" in str(exc).lower():
+        return "no connection to the Hugging Face Hub (offline?)"
+    if name in ("ConnectionError", "ConnectTimeout", "ReadTimeout", "MaxRetryError", "Timeout"):
+        return "no connection to the Hugging Face Hub (offline?)"
+    if name in ("RepositoryNotFoundError", "GatedRepoError"):
+        return "repository not found or not accessible"
+    return _err(exc)
