@@ -1,0 +1,139 @@
+"""Finding and loading a GS-LRM checkpoint from a weights folder (release layout).
+
+Layout: ``<dir>/gslrm/ckpt_<step>.pt`` (a ``torch.save`` dict ``{"model": state_dict, ...}``)
+and optionally ``<dir>/gslrm/*.yaml`` (FaceLift's config schema). Checkpoints are data: they
+are read with ``torch.load(weights_only=True)``; anything that needs arbitrary unpickling is
+refused. The model is built on the meta device and the loaded tensors are assigned to it, so
+the full-size weights exist in memory once.
+"""
+
+from __future__ import annotations
+
+import pickle
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import torch
+
+from engine.api import WeightsError
+from engine.gslrm.config import GSLRMConfig, load_config
+from engine.gslrm.model import GSLRM
+
+IGNORED_PREFIXES = ("loss_calculator.",)
+"""Training-only modules (the VGG19 perceptual loss) that the released state dict carries."""
+
+_CKPT_RE = re.compile(r"^ckpt_(\d+)\.pt$")
+_MAX_LISTED = 5
+
+
+def find_checkpoint(weights_dir: Path | str) -> tuple[Path, Path | None]:
+    """(checkpoint, yaml or None) in ``<weights_dir>/gslrm``; the highest step wins."""
+    folder = Path(weights_dir) / "gslrm"
+    if not folder.is_dir():
+        raise WeightsError(f"{folder}: GS-LRM weights folder not found")
+    steps = [(int(m.group(1)), p) for p in folder.iterdir() if (m := _CKPT_RE.match(p.name)) and p.is_file()]
+    if not steps:
+        raise WeightsError(f"{folder}: no ckpt_<step>.pt checkpoint in it")
+    ckpt = max(steps)[1]
+    yamls = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    if len(yamls) > 1:
+        named = [p for p in yamls if p.stem == "gslrm"]
+        if len(named) != 1:
+            raise WeightsError(f"{folder}: several yaml files ({', '.join(p.name for p in yamls)}); keep one")
+        yamls = named
+    return ckpt, (yamls[0] if yamls else None)
+
+
+_REFUSAL_RE = re.compile(r"Unsupported global|Unsupported class|unrecognized function|not an allowed global")
+
+
+def _unpickler_reason(exc: BaseException) -> str:
+    """The weights-only unpickler's own reason, without torch's advice around it."""
+    text = str(exc)
+    if "WeightsUnpickler error:" in text:
+        text = text.split("WeightsUnpickler error:", 1)[1].strip()
+        text = text.split("\n\n", 1)[0]
+        text = text.split(". Please use", 1)[0]
+    return " ".join(text.split()) or type(exc).__name__
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
+    """The ``model`` state dict of a checkpoint, as CPU tensors (memory-mapped when possible)."""
+    try:
+        try:
+            data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as exc:
+            if "mmap" not in str(exc):  # legacy (non-zip) files cannot be memory-mapped
+                raise
+            data = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        reason = _unpickler_reason(exc)
+        if _REFUSAL_RE.search(reason):
+            raise WeightsError(
+                f"{path}: refused, the checkpoint holds pickled objects that would have to run code to load "
+                f"(only plain tensors are accepted; {reason})",
+                details=str(exc),
+            ) from exc
+        raise WeightsError(f"{path}: corrupt or truncated checkpoint ({reason})", details=str(exc)) from exc
+    except MemoryError:
+        raise
+    except Exception as exc:  # torch.load raises many kinds on a damaged file (IndexError, ...)
+        raise WeightsError(f"{path}: corrupt or truncated checkpoint ({_first_line(exc)})") from exc
+    if not isinstance(data, Mapping) or "model" not in data:
+        raise WeightsError(f"{path}: not a GS-LRM checkpoint (no 'model' state dict)")
+    state = data["model"]
+    if not isinstance(state, Mapping) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"{path}: 'model' is not a state dict of tensors")
+    return {k: v for k, v in state.items() if not k.startswith(IGNORED_PREFIXES)}
+
+
+def _listing(keys: list[str]) -> str:
+    shown = ", ".join(keys[:_MAX_LISTED])
+    more = f" and {len(keys) - _MAX_LISTED} more" if len(keys) > _MAX_LISTED else ""
+    return f"{len(keys)} ({shown}{more})"
+
+
+def check_keys(state: Mapping[str, torch.Tensor], model: torch.nn.Module, path: Path) -> None:
+    """Raise WeightsError naming missing, unexpected and mis-shaped keys (first few + count)."""
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    misshaped = [
+        f"{k} {tuple(state[k].shape)} != {expected[k]}"
+        for k in expected
+        if k in state and tuple(state[k].shape) != expected[k]
+    ]
+    problems = []
+    if missing:
+        problems.append(f"missing keys {_listing(missing)}")
+    if unexpected:
+        problems.append(f"unexpected keys {_listing(unexpected)}")
+    if misshaped:
+        problems.append(f"wrong shapes {_listing(misshaped)}")
+    if problems:
+        raise WeightsError(f"{path}: does not fit the GS-LRM config: " + "; ".join(problems))
+
+
+def build_model(config: GSLRMConfig, device: torch.device | str = "meta") -> GSLRM:
+    """An un-initialised GSLRM on ``device`` (meta: no memory)."""
+    with torch.device(device):
+        return GSLRM(config)
+
+
+def load_model(weights_dir: Path | str) -> tuple[GSLRM, Path]:
+    """The GS-LRM of a weights folder on the CPU in float32, in eval mode, and its checkpoint."""
+    ckpt, yaml_path = find_checkpoint(weights_dir)
+    config = load_config(yaml_path)
+    model = build_model(config)
+    state = read_state_dict(ckpt)
+    check_keys(state, model, ckpt)
+    state = {k: (v.float() if v.dtype != torch.float32 else v) for k, v in state.items()}
+    model.load_state_dict(state, strict=True, assign=True)
+    model.eval().requires_grad_(False)
+    return model, ckpt
