@@ -1,0 +1,416 @@
+"""Gaussian-splat PLY files: the FaceLift layout, the plain INRIA 3DGS layout, and a loader
+for any standard 3DGS PLY.
+
+Writers (``save_ply``), column-wise through numpy structured arrays, atomically:
+
+* ``flavour="facelift"`` -- byte for byte what FaceLift's ``GaussianModel.save_ply`` writes
+  (spec §6.3): ``x y z`` float, ``red green blue`` uchar, ``f_dc_0..2``, ``f_rest_0..44``,
+  ``opacity``, ``scale_0..2``, ``rot_0..3`` float; binary little endian; no comments. The
+  colour bytes are trunc(clip((0.5 + C0*f_dc)*255, 0, 255)) computed in float32. Sets of SH
+  degree < 3 are padded to the degree-3 layout with zero coefficients (degree 0: 45 zeros);
+  degree 4 writes its 72 values.
+* ``flavour="inria"`` -- graphdeco-inria's layout: ``x y z nx ny nz f_dc_0..2 f_rest_*
+  opacity scale_0..2 rot_0..3``, all float, normals zero, f_rest count for the set's degree.
+
+f_rest is channel-major in both: f_rest_0..K-1 are the red coefficients 1..K, then green,
+then blue (INRIA's ``features_rest.transpose(1,2).flatten()``).
+
+The loader (``load_ply``) reads binary little/big endian and ascii PLYs, any SH degree 0..4
+(from the f_rest count 3*((d+1)^2-1)), properties in any order, extra properties and
+elements ignored. The header is parsed here (at most 64 KB), and the vertex count is
+checked against the file size before anything is allocated. A file whose f_rest values are
+all zero loads as SH degree 0 (it renders the same; FaceLift files carry 45 zero f_rest).
+Every problem raises :class:`engine.api.InputError` with one line naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Literal
+
+import numpy as np
+
+from engine.api import InputError
+from engine.gaussians import SH_C0, Gaussians
+from engine.io.atomic import atomic_write
+
+Flavour = Literal["facelift", "inria"]
+
+MAX_HEADER_BYTES = 64 * 1024
+_WRITE_CHUNK = 1 << 18  # rows per write: bounds the temporary buffer to ~60 MB
+_FACELIFT_REST_COEFFS = 15  # degree-3 layout: 15 coefficients per channel, 45 f_rest
+
+_PLY_TYPES: dict[str, str] = {
+    "char": "i1",
+    "int8": "i1",
+    "uchar": "u1",
+    "uint8": "u1",
+    "short": "i2",
+    "int16": "i2",
+    "ushort": "u2",
+    "uint16": "u2",
+    "int": "i4",
+    "int32": "i4",
+    "uint": "u4",
+    "uint32": "u4",
+    "float": "f4",
+    "float32": "f4",
+    "double": "f8",
+    "float64": "f8",
+}
+_FORMATS = {"binary_little_endian": "<", "binary_big_endian": ">", "ascii": "ascii"}
+_VALID_REST_COUNTS = {3 * ((d + 1) ** 2 - 1): d for d in range(5)}
+
+
+# ======================================================================================
+# Writing
+# ======================================================================================
+
+
+def _channel_major(sh_rest: np.ndarray, coeffs: int) -> np.ndarray:
+    """(N,K,3) -> (N, 3*coeffs) R coefficients first, then G, then B; K padded with zeros."""
+    n, k, _ = sh_rest.shape
+    if coeffs > k:
+        padded = np.zeros((n, coeffs, 3), np.float32)
+        padded[:, :k] = sh_rest
+        sh_rest = padded
+    return sh_rest.transpose(0, 2, 1).reshape(n, 3 * coeffs)
+
+
+def _layout(flavour: str, rest_count: int) -> tuple[np.dtype, list[str]]:
+    """The packed row dtype (grouped sub-array fields) and the header property lines."""
+    if flavour == "facelift":
+        groups: list[tuple[str, str, list[str]]] = [
+            ("xyz", "<f4", ["x", "y", "z"]),
+            ("rgb", "u1", ["red", "green", "blue"]),
+        ]
+    elif flavour == "inria":
+        groups = [("xyz", "<f4", ["x", "y", "z"]), ("normal", "<f4", ["nx", "ny", "nz"])]
+    else:
+        raise ValueError(f"unknown PLY flavour {flavour!r} (use 'facelift' or 'inria')")
+    groups += [
+        ("f_dc", "<f4", [f"f_dc_{i}" for i in range(3)]),
+        ("f_rest", "<f4", [f"f_rest_{i}" for i in range(rest_count)]),
+        ("opacity", "<f4", ["opacity"]),
+        ("scale", "<f4", [f"scale_{i}" for i in range(3)]),
+        ("rot", "<f4", [f"rot_{i}" for i in range(4)]),
+    ]
+    fields = [(name, fmt, (len(props),)) for name, fmt, props in groups if props]
+    lines = [
+        f"property {'uchar' if fmt == 'u1' else 'float'} {p}" for _n, fmt, props in groups for p in props
+    ]
+    return np.dtype(fields), lines
+
+
+def ply_header(count: int, property_lines: Sequence[str]) -> bytes:
+    """The exact header FaceLift writes (no comments)."""
+    text = f"ply\nformat binary_little_endian 1.0\nelement vertex {count}\n"
+    return (text + "".join(line + "\n" for line in property_lines) + "end_header\n").encode("ascii")
+
+
+def colour_bytes(sh_dc: np.ndarray) -> np.ndarray:
+    """(N,3) float32 SH DC -> (N,3) uint8 as FaceLift stores them: truncated, float32 math."""
+    c = (np.float32(0.5) + np.float32(SH_C0) * sh_dc.astype(np.float32)) * np.float32(255.0)
+    return np.clip(c, np.float32(0.0), np.float32(255.0)).astype(np.uint8)
+
+
+def save_ply(gaussians: Gaussians, path: Path | str, flavour: Flavour = "facelift") -> None:
+    """Write ``gaussians`` as a binary little-endian PLY at ``path`` (atomic: temp + rename).
+
+    flavour "facelift": FaceLift's 62-property layout (degree <= 3 padded to 45 f_rest);
+    "inria": the plain 3DGS layout with normals and 3*K f_rest. Raises OutputError when
+    the file cannot be written.
+    """
+    if flavour not in ("facelift", "inria"):
+        raise ValueError(f"unknown PLY flavour {flavour!r} (use 'facelift' or 'inria')")
+    k = gaussians.sh_rest.shape[1]
+    coeffs = max(k, _FACELIFT_REST_COEFFS) if flavour == "facelift" else k
+    row, lines = _layout(flavour, 3 * coeffs)
+    n = len(gaussians)
+    path = Path(path)
+    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+        fh.write(ply_header(n, lines))
+        for start in range(0, n, _WRITE_CHUNK):
+            sl = slice(start, min(n, start + _WRITE_CHUNK))
+            _rows(gaussians, sl, row, flavour, coeffs).tofile(fh)
+
+
+def _rows(g: Gaussians, sl: slice, row: np.dtype, flavour: str, coeffs: int) -> np.ndarray:
+    sh_dc = g.sh_dc[sl]
+    out = np.zeros(len(sh_dc), dtype=row)  # normals and padding stay zero
+    out["xyz"] = g.xyz[sl]
+    if flavour == "facelift":
+        out["rgb"] = colour_bytes(sh_dc)
+    out["f_dc"] = sh_dc
+    if coeffs and g.sh_rest.shape[1]:
+        out["f_rest"] = _channel_major(g.sh_rest[sl], coeffs)
+    out["opacity"][:, 0] = g.opacity_logits[sl]
+    out["scale"] = g.log_scales[sl]
+    out["rot"] = g.quats[sl]
+    return out
+
+
+# ======================================================================================
+# Reading
+# ======================================================================================
+
+
+@dataclass
+class _Element:
+    name: str
+    count: int
+    props: list[tuple[str, str]]  # (name, numpy kind+size e.g. "f4")
+
+
+@dataclass
+class _Header:
+    fmt: str  # "<", ">" or "ascii"
+    size: int  # bytes up to and including the end_header line
+    elements: list[_Element]
+
+
+def _fail(path: Path, problem: str) -> InputError:
+    return InputError(f"{path}: {problem}")
+
+
+def _parse_header(path: Path, head: bytes) -> _Header:
+    if not head:
+        raise _fail(path, "empty file, not a PLY")
+    if not re.match(rb"ply\r?\n", head):
+        raise _fail(path, "not a PLY file (it does not start with 'ply')")
+    match = re.search(rb"(?:^|\n)end_header\r?\n", head)
+    if match is None:
+        if len(head) >= MAX_HEADER_BYTES:
+            raise _fail(path, f"PLY header has no end_header in its first {MAX_HEADER_BYTES // 1024} KB")
+        raise _fail(path, "PLY header has no end_header line (truncated header?)")
+    size = match.end()
+    try:
+        text = head[:size].decode("ascii")
+    except UnicodeDecodeError:
+        raise _fail(path, "PLY header is not ASCII text") from None
+    fmt: str | None = None
+    elements: list[_Element] = []
+    for number, raw in enumerate(text.splitlines()[1:-1], start=2):
+        words = raw.split()
+        if not words or words[0] in ("comment", "obj_info"):
+            continue
+        key = words[0]
+        if key == "format":
+            if len(words) != 3 or words[1] not in _FORMATS or words[2] != "1.0":
+                raise _fail(path, f"unsupported PLY format line {raw.strip()!r}")
+            fmt = _FORMATS[words[1]]
+        elif key == "element":
+            if len(words) != 3 or not re.fullmatch(r"\d{1,19}", words[2]):
+                raise _fail(path, f"bad element line {number}: {raw.strip()!r}")
+            elements.append(_Element(words[1], int(words[2]), []))
+        elif key == "property":
+            if not elements:
+                raise _fail(path, f"property before any element on header line {number}")
+            if len(words) >= 2 and words[1] == "list":
+                elements[-1].props.append((words[-1], "list"))
+                continue
+            if len(words) != 3:
+                raise _fail(path, f"bad property line {number}: {raw.strip()!r}")
+            if words[1] not in _PLY_TYPES:
+                raise _fail(path, f"unsupported property type {words[1]!r} for {words[2]!r}")
+            elements[-1].props.append((words[2], _PLY_TYPES[words[1]]))
+        else:
+            raise _fail(path, f"unknown PLY header line {number}: {raw.strip()[:60]!r}")
+    if fmt is None:
+        raise _fail(path, "PLY header has no format line")
+    return _Header(fmt, size, elements)
+
+
+def _row_dtype(element: _Element, byteorder: str) -> np.dtype:
+    names = [name for name, _ in element.props]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(f"element {element.name!r} repeats properties {dupes}")
+    return np.dtype([(name, byteorder + kind) for name, kind in element.props])
+
+
+def _skip_lists(path: Path, element: _Element, what: str) -> None:
+    lists = [name for name, kind in element.props if kind == "list"]
+    if lists:
+        raise _fail(path, f"{what} has list properties ({', '.join(lists)}), which are not supported")
+
+
+def load_ply(path: Path | str) -> Gaussians:
+    """Read a 3DGS PLY into :class:`Gaussians` (float32, read-only arrays).
+
+    Needs x y z, f_dc_0..2, opacity, scale_0..2, rot_0..3 on the ``vertex`` element;
+    f_rest_* (sorted by number) set the SH degree. A PLY with 0 vertices gives an empty set.
+    Raises InputError (one line naming the file) for anything unusable.
+    """
+    path = Path(path)
+    try:
+        with open(path, "rb") as fh:
+            file_size = os.fstat(fh.fileno()).st_size
+            header = _parse_header(path, fh.read(MAX_HEADER_BYTES))
+            return _read_body(path, fh, header, file_size)
+    except FileNotFoundError:
+        raise _fail(path, "file not found") from None
+    except IsADirectoryError:
+        raise _fail(path, "is a folder, not a PLY file") from None
+    except PermissionError:
+        raise _fail(path, "permission denied") from None
+    except MemoryError:
+        raise _fail(path, "not enough memory to read this PLY") from None
+    except OSError as exc:
+        raise _fail(path, f"cannot read ({exc.strerror or exc})") from None
+
+
+def _read_body(path: Path, fh: BinaryIO, header: _Header, file_size: int) -> Gaussians:
+    vertex_at = next((i for i, e in enumerate(header.elements) if e.name == "vertex"), None)
+    if vertex_at is None:
+        raise _fail(path, "PLY has no 'vertex' element")
+    vertex = header.elements[vertex_at]
+    _skip_lists(path, vertex, "the vertex element")
+    try:
+        row = _row_dtype(vertex, "<" if header.fmt == "ascii" else header.fmt)
+    except InputError as exc:
+        raise _fail(path, exc.message) from None
+    columns = _resolve_columns(path, [name for name, _ in vertex.props])
+    n = vertex.count
+    available = file_size - header.size
+    if header.fmt == "ascii":
+        data = _read_ascii(path, fh, header, vertex_at, row, available)
+    else:
+        offset = header.size
+        for before in header.elements[:vertex_at]:
+            _skip_lists(path, before, f"element {before.name!r} before the vertex data")
+            offset += before.count * _row_dtype(before, header.fmt).itemsize
+        need = offset - header.size + n * row.itemsize
+        if need > available:
+            raise _fail(
+                path,
+                f"truncated or wrong vertex count: the header announces {n} vertices "
+                f"({need} bytes of data) but the file has {available} bytes after the header",
+            )
+        if vertex_at == len(header.elements) - 1 and available - need >= row.itemsize:
+            raise _fail(
+                path,
+                f"wrong vertex count: the header announces {n} vertices but the file holds "
+                f"{(available - offset + header.size) // row.itemsize} after the header",
+            )
+        fh.seek(offset)
+        data = np.fromfile(fh, dtype=row, count=n)
+        if len(data) != n:
+            raise _fail(path, f"truncated: read {len(data)} of {n} vertices")
+    return _to_gaussians(path, data, columns)
+
+
+def _read_ascii(
+    path: Path, fh: BinaryIO, header: _Header, vertex_at: int, row: np.dtype, available: int
+) -> np.ndarray:
+    n = header.elements[vertex_at].count
+    props = len(row.names or ())
+    # Every value takes at least one character and one separator: a cheap bound that stops
+    # a hostile count before any parsing or allocation.
+    if n * props * 2 > available + 1:
+        raise _fail(path, f"truncated or wrong vertex count: the header announces {n} vertices")
+    fh.seek(header.size)
+    for before in header.elements[:vertex_at]:
+        for _ in range(before.count):
+            if not fh.readline():
+                raise _fail(path, f"truncated in element {before.name!r}")
+    lines = []
+    for _ in range(n):
+        line = fh.readline()
+        if not line:
+            raise _fail(path, f"truncated: the header announces {n} vertices, the file has fewer lines")
+        lines.append(line)
+    if vertex_at == len(header.elements) - 1 and any(line.strip() for line in fh):
+        raise _fail(path, f"wrong vertex count: more ascii vertex lines than the {n} the header announces")
+    try:
+        values = np.loadtxt(lines, dtype=np.float64, ndmin=2, comments=None) if n else np.zeros((0, props))
+    except ValueError as exc:
+        raise _fail(path, f"bad ascii vertex data ({str(exc).splitlines()[0]})") from None
+    if values.shape != (n, props):
+        raise _fail(path, f"ascii vertex lines need {props} values each, got shape {values.shape}")
+    data = np.empty(n, dtype=row)
+    for i, name in enumerate(row.names or ()):
+        data[name] = values[:, i]
+    return data
+
+
+_REQUIRED = {
+    "xyz": ["x", "y", "z"],
+    "f_dc": ["f_dc_0", "f_dc_1", "f_dc_2"],
+    "opacity": ["opacity"],
+    "scale": ["scale_0", "scale_1", "scale_2"],
+    "rot": ["rot_0", "rot_1", "rot_2", "rot_3"],
+}
+
+
+def _resolve_columns(path: Path, names: list[str]) -> dict[str, list[str]]:
+    present = set(names)
+    missing = [p for props in _REQUIRED.values() for p in props if p not in present]
+    if missing:
+        raise _fail(path, f"not a 3D Gaussian-splat PLY: missing vertex properties {' '.join(missing)}")
+    rest = sorted(
+        ((int(m.group(1)), name) for name in names if (m := re.fullmatch(r"f_rest_(\d+)", name))),
+    )
+    count = len(rest)
+    if count not in _VALID_REST_COUNTS:
+        raise _fail(path, f"{count} f_rest properties do not match any SH degree 0..4 (3*((d+1)^2-1))")
+    if [i for i, _ in rest] != list(range(count)):
+        raise _fail(path, f"f_rest properties are not numbered 0..{count - 1}")
+    return {**_REQUIRED, "f_rest": [name for _, name in rest]}
+
+
+def _group(data: np.ndarray, names: list[str]) -> np.ndarray:
+    """(N, len(names)) float32 copy of some columns of a structured array.
+
+    When the columns sit next to each other with one dtype (the usual case) this is one
+    strided view and one copy instead of a copy per column.
+    """
+    fields = data.dtype.fields or {}
+    first_type, first_offset = fields[names[0]][:2]
+    contiguous = all(
+        fields[name][0] == first_type and fields[name][1] == first_offset + i * first_type.itemsize
+        for i, name in enumerate(names)
+    )
+    if contiguous:
+        view_dtype = np.dtype(
+            {
+                "names": ["g"],
+                "formats": [(first_type, (len(names),))],
+                "offsets": [first_offset],
+                "itemsize": data.dtype.itemsize,
+            }
+        )
+        return data.view(view_dtype)["g"].astype(np.float32)
+    out = np.empty((len(data), len(names)), np.float32)
+    for i, name in enumerate(names):
+        out[:, i] = data[name]
+    return out
+
+
+def _to_gaussians(path: Path, data: np.ndarray, columns: dict[str, list[str]]) -> Gaussians:
+    n = len(data)
+    rest_names = columns["f_rest"]
+    k = len(rest_names) // 3
+    if k:
+        flat = _group(data, rest_names)
+        sh_rest = flat.reshape(n, 3, k).transpose(0, 2, 1) if flat.any() else np.zeros((n, 0, 3), np.float32)
+    else:
+        sh_rest = np.zeros((n, 0, 3), np.float32)
+    try:
+        return Gaussians(
+            xyz=_group(data, columns["xyz"]),
+            sh_dc=_group(data, columns["f_dc"]),
+            sh_rest=sh_rest,
+            log_scales=_group(data, columns["scale"]),
+            quats=_group(data, columns["rot"]),
+            opacity_logits=_group(data, columns["opacity"])[:, 0],
+        )
+    except InputError as exc:
+        raise _fail(path, exc.message.removeprefix("Gaussians: ")) from None
+
+
+__all__ = ["MAX_HEADER_BYTES", "colour_bytes", "load_ply", "ply_header", "save_ply"]
