@@ -1,0 +1,249 @@
+"""FaceLift's multi-view sampler (spec §3.1), written step by step.
+
+One request = one input image -> ``num_views`` views:
+
+1. ``num_views`` identical copies of the image (encoded once, then repeated: the copies are
+   identical, so the encoders' outputs are too).
+2. CLIP image embedding (the feature extractor's bicubic resize + centre crop + normalise),
+   then noise augmentation at level 0: ``n ~ N(0,1)`` is drawn even so, and
+   ``e = unscale(sqrt(a0) scale(e) + sqrt(1-a0) n)``; the sinusoidal embedding of level 0 is
+   appended -> class labels (V, 2P).
+3. VAE posterior mode of the image in [-1,1], times the scaling factor -> image latents.
+4. Classifier-free guidance batch = [V unconditional ; V conditional]: the unconditional
+   half has zero class labels and zero image latents and the SAME text embeddings.
+5. DDIM (eta 1 by default) over the scheduler's timesteps with the UNet on
+   [latents ; image latents] (8 channels); a fresh variance noise at every step, the last
+   one included.
+6. VAE decode of latents / scaling factor, (x/2+0.5) clamped, x255 rounded -> uint8.
+
+Random draws (one ``torch.Generator`` on the execution device, seeded per request), in order
+and in the pipeline dtype: embedding noise (V,P); initial latents (V,4,h,w); one (V,4,h,w)
+per DDIM step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+
+from engine.mvdiffusion.loading import DiffusionComponents
+
+StepCallback = Callable[[int, int], None]
+"""Called after denoising step k (1-based) of N as ``cb(k, N)``; may raise to stop the run."""
+
+Trace = dict[str, Any]
+
+
+class _Draws:
+    """All random draws of one request, from one generator, optionally recorded."""
+
+    def __init__(self, seed: int, device: torch.device, trace: Trace | None) -> None:
+        self.generator = torch.Generator(device=device).manual_seed(int(seed))
+        self.device = device
+        self.trace = trace
+
+    def randn(self, name: str, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
+        out = torch.randn(shape, generator=self.generator, device=self.device, dtype=dtype)
+        if self.trace is not None:
+            self.trace.setdefault("rng", {})[name] = out.detach().cpu().clone()
+        return out
+
+
+def _record(trace: Trace | None, name: str, value: Any) -> None:
+    if trace is not None:
+        trace[name] = value.detach().cpu().clone() if isinstance(value, torch.Tensor) else value
+
+
+def clip_crop(feature_extractor: Any, image: np.ndarray) -> np.ndarray:
+    """The CLIP processor's resize + centre crop only: (H,W,3) uint8 -> (S,S,3) uint8 (S=224)."""
+    out = feature_extractor(
+        images=[image],
+        do_rescale=False,
+        do_normalize=False,
+        return_tensors="np",
+        input_data_format="channels_last",
+    ).pixel_values[0]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8).transpose(1, 2, 0)
+
+
+def clip_pixels(feature_extractor: Any, crop: np.ndarray) -> torch.Tensor:
+    """Rescale + normalise an already cropped (S,S,3) uint8 image -> (1,3,S,S) float32."""
+    out = feature_extractor(
+        images=[crop],
+        do_resize=False,
+        do_center_crop=False,
+        do_convert_rgb=False,
+        return_tensors="pt",
+        input_data_format="channels_last",
+    ).pixel_values
+    return out
+
+
+def image_to_tensor(image: np.ndarray) -> torch.Tensor:
+    """(H,W,3) uint8 -> (1,3,H,W) float32 in [0,1] (the usual to_tensor arithmetic)."""
+    return (
+        torch.from_numpy(np.array(image, dtype=np.uint8, copy=True))
+        .permute(2, 0, 1)
+        .unsqueeze(0)
+        .float()
+        .div(255)
+    )
+
+
+def encode_condition(
+    comps: DiffusionComponents, image: np.ndarray, draws: _Draws, device: torch.device, trace: Trace | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Conditional class labels (V, 2P) and image latents (V, 4, h, w) for one image."""
+    views = comps.settings.num_views
+    dtype = comps.dtype
+
+    crop = clip_crop(comps.feature_extractor, image)
+    _record(trace, "clip_input_224", torch.from_numpy(crop))
+    pixels = clip_pixels(comps.feature_extractor, crop).to(device=device, dtype=dtype)
+    embeds = comps.image_encoder(pixels).image_embeds.repeat(views, 1)
+    _record(trace, "clip_image_embeds", embeds)
+
+    noise = draws.randn("image_embed_noise", tuple(embeds.shape), embeds.dtype)
+    level = torch.zeros(views, dtype=torch.long, device=device)
+    normalizer = comps.image_normalizer
+    noised = comps.noising_scheduler.add_noise(normalizer.scale(embeds), noise=noise, timesteps=level)
+    embeds = normalizer.unscale(noised)
+    from diffusers.models.embeddings import get_timestep_embedding
+
+    level_embed = get_timestep_embedding(
+        level, embeds.shape[-1], flip_sin_to_cos=True, downscale_freq_shift=0
+    ).to(embeds.dtype)
+    class_labels = torch.cat([embeds, level_embed], dim=1)
+
+    x = (image_to_tensor(image).to(device) * 2.0 - 1.0).to(dtype)
+    vae = comps.vae
+    latents = vae.encode(x).latent_dist.mode() * vae.config.scaling_factor
+    return class_labels, latents.repeat(views, 1, 1, 1)
+
+
+def ddim_step(
+    scheduler: Any,
+    num_steps: int,
+    v: torch.Tensor,
+    t: int,
+    x: torch.Tensor,
+    eta: float,
+    noise: Callable[[], torch.Tensor],
+) -> torch.Tensor:
+    """One DDIM step x_t -> x_{t-k} (spec §3.1 step 6) for the scheduler's prediction type.
+
+    v: model output (V,4,h,w); x: current latents; noise(): the fresh variance noise, drawn
+    here (after the arithmetic that precedes it) so the draw order is the reference's.
+    """
+    cfg = scheduler.config
+    prev_t = t - cfg.num_train_timesteps // num_steps
+    alphas = scheduler.alphas_cumprod
+    a_t = alphas[t]
+    a_p = alphas[prev_t] if prev_t >= 0 else scheduler.final_alpha_cumprod
+    b_t = 1 - a_t
+    if cfg.prediction_type == "v_prediction":
+        x0 = a_t**0.5 * x - b_t**0.5 * v
+        eps = a_t**0.5 * v + b_t**0.5 * x
+    elif cfg.prediction_type == "epsilon":
+        x0 = (x - b_t**0.5 * v) / a_t**0.5
+        eps = v
+    else:  # "sample"
+        x0 = v
+        eps = (x - a_t**0.5 * x0) / b_t**0.5
+    if cfg.clip_sample:
+        x0 = x0.clamp(-cfg.clip_sample_range, cfg.clip_sample_range)
+        eps = (x - a_t**0.5 * x0) / b_t**0.5
+    variance = (1 - a_p) / (1 - a_t) * (1 - a_t / a_p)
+    sigma = eta * variance**0.5
+    prev = a_p**0.5 * x0 + (1 - a_p - sigma**2) ** 0.5 * eps
+    if eta > 0:
+        prev = prev + sigma * noise()
+    return prev
+
+
+def decode(vae: Any, latents: torch.Tensor, trace: Trace | None = None) -> np.ndarray:
+    """(V,4,h,w) latents -> (V,H,W,3) uint8 images."""
+    images = vae.decode(latents / vae.config.scaling_factor).sample
+    _record(trace, "decoded", images)
+    images = (images / 2 + 0.5).clamp(0, 1)
+    arr = images.cpu().permute(0, 2, 3, 1).float().numpy()
+    return (arr * 255).round().astype(np.uint8)
+
+
+def sample_views(
+    comps: DiffusionComponents,
+    image: np.ndarray,
+    *,
+    seed: int = 4,
+    guidance_scale: float = 3.0,
+    num_steps: int = 50,
+    eta: float = 1.0,
+    device: torch.device | str = "cpu",
+    on_step: StepCallback | None = None,
+    use: Callable[[Any], Any] | None = None,
+    trace: Trace | None = None,
+) -> np.ndarray:
+    """Generate the views of one image.
+
+    image: (R,R,3) uint8 RGB at the pipeline resolution R.
+    device: execution device (where the generator lives and the networks run).
+    use: context-manager factory placing a network on ``device`` while it runs (model offload);
+        ``None`` = every network already sits on ``device``.
+    trace: if given, filled with the intermediates and every random draw (tests, debugging).
+    Returns (num_views, R, R, 3) uint8 in prompt order.
+    """
+    from contextlib import nullcontext
+
+    dev = torch.device(device)
+    place = use or (lambda _m: nullcontext())
+    views = comps.settings.num_views
+    dtype = comps.dtype
+    do_cfg = guidance_scale != 1.0
+    draws = _Draws(seed, dev, trace)
+
+    with torch.inference_mode():
+        text = comps.prompt_embeds.to(device=dev, dtype=dtype)
+        with place(comps.image_encoder), place(comps.vae), place(comps.image_normalizer):
+            class_labels, image_latents = encode_condition(comps, image, draws, dev, trace)
+        _record(trace, "image_latents", image_latents)
+        if do_cfg:
+            text = torch.cat([text, text])
+            class_labels = torch.cat([torch.zeros_like(class_labels), class_labels])
+            image_latents = torch.cat([torch.zeros_like(image_latents), image_latents])
+        _record(trace, "class_labels", class_labels)
+
+        scheduler = comps.scheduler
+        scheduler.set_timesteps(num_steps, device=dev)
+        timesteps = scheduler.timesteps
+        _record(trace, "timesteps", timesteps)
+        size = int(comps.unet.config.sample_size)
+        shape = (views, int(comps.unet.config.out_channels), size, size)
+        latents = draws.randn("initial_latents", shape, dtype) * scheduler.init_noise_sigma
+
+        with place(comps.unet):
+            for k, t in enumerate(timesteps):
+                x_in = torch.cat([latents, latents]) if do_cfg else latents
+                x_in = scheduler.scale_model_input(torch.cat([x_in, image_latents], dim=1), t)
+                out = comps.unet(
+                    x_in, t, encoder_hidden_states=text, class_labels=class_labels, return_dict=False
+                )[0]
+                if k == 0:
+                    _record(trace, "unet_out_000", out)
+                if do_cfg:
+                    v_u, v_c = out.chunk(2)
+                    out = v_u + guidance_scale * (v_c - v_u)
+                name, noise_dtype = f"ddim_noise_{k:03d}", out.dtype
+
+                def step_noise(name: str = name, noise_dtype: torch.dtype = noise_dtype) -> torch.Tensor:
+                    return draws.randn(name, shape, noise_dtype)
+
+                latents = ddim_step(scheduler, num_steps, out, int(t), latents, eta, step_noise)
+                _record(trace, f"latents_after_{k:03d}", latents)
+                if on_step is not None:
+                    on_step(k + 1, len(timesteps))
+        _record(trace, "latents_final", latents)
+        with place(comps.vae):
+            return decode(comps.vae, latents, trace)
