@@ -1,0 +1,272 @@
+"""Exports of a Gaussian head: PLY (FaceLift or INRIA flavour, z-up or y-up), .splat, PNG snapshot.
+
+Orientation. FaceLift's world is z-up with the face looking toward -Y. Most splat viewers
+(three.js-based web viewers, SuperSplat after its own flip, Blender's glTF importer, ...) expect
+y-up with the subject facing +Z. ``up="y"`` applies the rotation
+
+    R = [[1, 0, 0],        x' =  x
+         [0, 0, 1],        y' =  z      (FaceLift up -> viewer up)
+         [0,-1, 0]]        z' = -y      (the face, toward -Y, now looks toward +Z)
+
+i.e. -90 degrees about +X (a proper rotation, det +1), unit quaternion
+q_R = (w,x,y,z) = (cos 45 deg, -sin 45 deg, 0, 0). Every Gaussian is rotated as a rigid body:
+centres x' = R x, orientations q' = q_R * q (Hamilton product, so the covariance becomes
+R Sigma R^T), scales and opacities unchanged, and view-dependent colour rotated with it:
+SH bands 1..3 are re-expressed so that colour'(R d) = colour(d) for every direction d.
+SH degree 4 is refused (no export needs it; FaceLift's model is degree 0).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from engine.api import InputError
+from engine.cameras import CameraSet, facelift_cameras, orbit_camera, view_slot
+from engine.gaussians import Gaussians
+
+UpAxis = Literal["z", "y"]
+
+Y_UP_ROTATION = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+"""(3,3) float64: FaceLift z-up world -> y-up (face toward +Z) world."""
+
+VIEW_AZIMUTHS: tuple[float, ...] = (270.0, 225.0, 180.0, 90.0, 0.0, 315.0)
+"""Orbit azimuth (degrees, engine.cameras.orbit_camera) of each view slot's input camera."""
+
+# ---- quaternions -------------------------------------------------------------------------
+
+
+def matrix_to_quat(R: np.ndarray) -> np.ndarray:
+    """(4,) float64 unit quaternion (w,x,y,z) of a proper rotation matrix (3,3)."""
+    R = np.asarray(R, dtype=np.float64)
+    w = np.sqrt(max(0.0, 1.0 + R[0, 0] + R[1, 1] + R[2, 2])) / 2.0
+    x = np.sqrt(max(0.0, 1.0 + R[0, 0] - R[1, 1] - R[2, 2])) / 2.0
+    y = np.sqrt(max(0.0, 1.0 - R[0, 0] + R[1, 1] - R[2, 2])) / 2.0
+    z = np.sqrt(max(0.0, 1.0 - R[0, 0] - R[1, 1] + R[2, 2])) / 2.0
+    x = np.copysign(x, R[2, 1] - R[1, 2])
+    y = np.copysign(y, R[0, 2] - R[2, 0])
+    z = np.copysign(z, R[1, 0] - R[0, 1])
+    q = np.array([w, x, y, z])
+    return q / np.linalg.norm(q)
+
+
+def quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Hamilton product a*b of (..,4) quaternions (w,x,y,z); broadcasts."""
+    aw, ax, ay, az = np.moveaxis(np.asarray(a, dtype=np.float64), -1, 0)
+    bw, bx, by, bz = np.moveaxis(np.asarray(b, dtype=np.float64), -1, 0)
+    return np.stack(
+        [
+            aw * bw - ax * bx - ay * by - az * bz,
+            aw * bx + ax * bw + ay * bz - az * by,
+            aw * by - ax * bz + ay * bw + az * bx,
+            aw * bz + ax * by - ay * bx + az * bw,
+        ],
+        axis=-1,
+    )
+
+
+def quat_to_matrix(q: np.ndarray) -> np.ndarray:
+    """(..,3,3) rotation matrices of (..,4) quaternions (w,x,y,z), normalised first."""
+    q = np.asarray(q, dtype=np.float64)
+    q = q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), 1e-12)
+    w, x, y, z = np.moveaxis(q, -1, 0)
+    return np.stack(
+        [
+            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
+            np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
+            np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
+        ],
+        -2,
+    )
+
+
+def covariances(g: Gaussians) -> np.ndarray:
+    """(N,3,3) float64 world covariances R S S R^T of the Gaussians."""
+    rot = quat_to_matrix(g.quats)
+    s = g.scales.astype(np.float64)
+    m = rot * s[:, None, :]
+    return np.asarray(m @ np.swapaxes(m, 1, 2))
+
+
+# ---- real spherical harmonics (the 3DGS basis and constants) -----------------------------
+
+_C1 = 0.4886025119029199
+_C2 = (1.0925484305920792, -1.0925484305920792, 0.31539156525252005, -1.0925484305920792, 0.5462742152960396)
+_C3 = (
+    -0.5900435899266435,
+    2.890611442640554,
+    -0.4570457994644658,
+    0.3731763325901154,
+    -0.4570457994644658,
+    1.445305721320277,
+    -0.5900435899266435,
+)
+
+
+def sh_basis(dirs: np.ndarray, degree: int) -> np.ndarray:
+    """(M, (degree+1)^2 - 1) values of the 3DGS real SH basis, bands 1..degree, at unit dirs (M,3).
+
+    Same functions, order and constants as 3DGS's ``eval_sh`` (so coefficient k of ``sh_rest``
+    multiplies column k).
+    """
+    x, y, z = (dirs[:, i].astype(np.float64) for i in range(3))
+    cols: list[np.ndarray] = []
+    if degree >= 1:
+        cols += [-_C1 * y, _C1 * z, -_C1 * x]
+    if degree >= 2:
+        xx, yy, zz = x * x, y * y, z * z
+        cols += [
+            _C2[0] * x * y,
+            _C2[1] * y * z,
+            _C2[2] * (2 * zz - xx - yy),
+            _C2[3] * x * z,
+            _C2[4] * (xx - yy),
+        ]
+    if degree >= 3:
+        cols += [
+            _C3[0] * y * (3 * xx - yy),
+            _C3[1] * x * y * z,
+            _C3[2] * y * (4 * zz - xx - yy),
+            _C3[3] * z * (2 * zz - 3 * xx - 3 * yy),
+            _C3[4] * x * (4 * zz - xx - yy),
+            _C3[5] * z * (xx - yy),
+            _C3[6] * x * (xx - 3 * yy),
+        ]
+    if not cols:
+        return np.zeros((len(dirs), 0))
+    return np.stack(cols, axis=1)
+
+
+def sh_rotation_matrices(R: np.ndarray, degree: int) -> list[np.ndarray]:
+    """Per band l = 1..degree, the (2l+1, 2l+1) matrix D_l with c'_l = D_l c_l, such that the
+    rotated function satisfies f'(R d) = f(d). Solved exactly (least squares on 64 directions;
+    each band is closed under rotation, so the fit has zero residual up to rounding)."""
+    if degree > 3:
+        raise InputError(f"rotating SH degree {degree} is not supported (degree 3 at most); export with up=z")
+    rng = np.random.default_rng(0)
+    d = rng.normal(size=(64, 3))
+    d /= np.linalg.norm(d, axis=1, keepdims=True)
+    B = sh_basis(d, degree)  # Y(d)
+    A = sh_basis(d @ np.asarray(R, dtype=np.float64), degree)  # rows: Y(R^T d)
+    out = []
+    start = 0
+    for band in range(1, degree + 1):
+        n = 2 * band + 1
+        sl = slice(start, start + n)
+        out.append(np.linalg.lstsq(B[:, sl], A[:, sl], rcond=None)[0])
+        start += n
+    return out
+
+
+def rotate_gaussians(g: Gaussians, R: np.ndarray) -> Gaussians:
+    """``g`` rotated rigidly about the origin by the proper rotation ``R`` (3,3).
+
+    xyz' = R xyz; quats' = q_R * quats (keeps each quaternion's norm, so stored values stay
+    comparable); log_scales, opacity and SH DC unchanged; SH bands 1..3 rotated (degree 4 refused).
+    """
+    R = np.asarray(R, dtype=np.float64)
+    if R.shape != (3, 3) or not np.allclose(R @ R.T, np.eye(3), atol=1e-9) or np.linalg.det(R) < 0:
+        raise InputError("rotation must be a proper 3x3 rotation matrix")
+    rest = g.sh_rest.astype(np.float64)
+    if g.sh_degree > 0:
+        blocks = []
+        start = 0
+        for D in sh_rotation_matrices(R, g.sh_degree):
+            n = D.shape[0]
+            blocks.append(np.einsum("ji,nic->njc", D, rest[:, start : start + n]))
+            start += n
+        rest = np.concatenate(blocks, axis=1)
+    return g.replace(
+        xyz=(g.xyz.astype(np.float64) @ R.T).astype(np.float32),
+        quats=quat_multiply(matrix_to_quat(R), g.quats).astype(np.float32),
+        sh_rest=rest.astype(np.float32),
+    )
+
+
+def orient(g: Gaussians, up: UpAxis) -> Gaussians:
+    """``g`` in the requested up convention: "z" = FaceLift's frame as is, "y" = rotated (module doc)."""
+    if up == "z":
+        return g
+    if up == "y":
+        return rotate_gaussians(g, Y_UP_ROTATION)
+    raise InputError(f"unknown up axis {up!r}; choose z or y")
+
+
+# ---- file exports ------------------------------------------------------------------------
+
+
+def export_ply(
+    g: Gaussians,
+    path: str | os.PathLike[str],
+    *,
+    flavour: Literal["facelift", "inria"] = "facelift",
+    up: UpAxis = "z",
+) -> None:
+    """Write a PLY (engine.io.ply flavours) in the requested up convention, atomically."""
+    from engine.io.ply import save_ply
+
+    save_ply(orient(g, up), Path(path), flavour=flavour)
+
+
+def export_splat(g: Gaussians, path: str | os.PathLike[str], *, up: UpAxis = "z") -> None:
+    """Write an antimatter15 .splat (engine.io.splat) in the requested up convention, atomically."""
+    from engine.io.splat import save_splat
+
+    save_splat(orient(g, up), path)
+
+
+def view_camera(view: str = "front", size: int = 512, elevation_deg: float = 0.0) -> CameraSet:
+    """One camera: the FaceLift input camera of ``view`` (exact reference numbers) at ``size``
+    px, or, with a non-zero elevation, the orbit camera at that view's azimuth raised by it."""
+    slot = view_slot(view)
+    if elevation_deg == 0.0:
+        cams = facelift_cameras(size)
+        return CameraSet(cams.c2w[slot : slot + 1], cams.fxfycxcy[slot : slot + 1], size, size)
+    return orbit_camera(VIEW_AZIMUTHS[slot], elevation_deg, size=size)
+
+
+def render_snapshot(
+    g: Gaussians,
+    camera: CameraSet,
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> np.ndarray:
+    """(H,W,3) uint8 render of ``g`` from the first camera of ``camera``."""
+    from engine.render import render, to_uint8  # type: ignore[attr-defined]  # until engine.render lands
+
+    res = render(g, camera.c2w[0], camera.fxfycxcy[0], camera.width, camera.height, background=background)
+    return np.asarray(to_uint8(res.rgb))
+
+
+def snapshot_png(
+    g: Gaussians,
+    path: str | os.PathLike[str],
+    camera: CameraSet | None = None,
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0),
+) -> None:
+    """Render ``g`` from ``camera`` (default: the front input camera at 512 px) into a PNG, atomically."""
+    from engine.io.images import save_png
+
+    save_png(render_snapshot(g, camera or view_camera("front"), background), Path(path))
+
+
+def export_gaussians(
+    g: Gaussians,
+    path: str | os.PathLike[str],
+    *,
+    up: UpAxis = "z",
+    flavour: Literal["facelift", "inria"] = "facelift",
+    camera: CameraSet | None = None,
+) -> None:
+    """Export by file suffix: .ply, .splat or .png (snapshot; ``up`` does not apply)."""
+    suffix = Path(path).suffix.lower()
+    if suffix == ".ply":
+        export_ply(g, path, flavour=flavour, up=up)
+    elif suffix == ".splat":
+        export_splat(g, path, up=up)
+    elif suffix == ".png":
+        snapshot_png(g, path, camera)
+    else:
+        raise InputError(f"{path}: unknown export format {suffix or '(none)'}; use .ply, .splat or .png")
