@@ -27,22 +27,40 @@ DEFAULT_CROP_BBOX: tuple[float, float, float, float, float, float] = (
 
 
 def _as_param(name: str, value: object, shape_tail: tuple[int, ...]) -> np.ndarray:
-    """Validate one parameter array and return a read-only float32 C-contiguous copy/view."""
-    arr = np.asarray(value)
+    """Validate one parameter array and return it as a read-only float32 C-contiguous array.
+
+    A writeable input array is copied (so the caller cannot change the set behind a
+    viewer's back); read-only input, e.g. another set's arrays, is shared without a copy.
+    """
+    try:
+        arr = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"Gaussians: {name} is not a numeric array ({exc})") from None
     if arr.dtype.kind not in "fiu":
         raise InputError(f"Gaussians: {name} must be numeric, got dtype {arr.dtype}")
     if arr.ndim != 1 + len(shape_tail) or tuple(arr.shape[1:]) != shape_tail:
         want = "(N" + "".join(f",{d}" for d in shape_tail) + ")"
         raise InputError(f"Gaussians: {name} must have shape {want}, got {tuple(arr.shape)}")
-    arr = np.ascontiguousarray(arr, dtype=np.float32)
-    if not np.isfinite(arr).all():
-        bad = int((~np.isfinite(arr)).reshape(len(arr), -1).any(axis=1).sum())
+    out = np.ascontiguousarray(arr, dtype=np.float32)
+    if not np.isfinite(out).all():
+        bad = int((~np.isfinite(out)).reshape(len(out), -1).any(axis=1).sum())
         raise InputError(f"Gaussians: {name} has non-finite values in {bad} Gaussians")
-    if arr.flags.writeable:
-        if arr.base is not None or not arr.flags.owndata:
-            arr = arr.copy()
-        arr.flags.writeable = False
-    return arr
+    # fresh: made here (a dtype/layout conversion, or np.asarray of a list), shared with no one
+    fresh = out is not arr or (not isinstance(value, np.ndarray) and arr.base is None and arr.flags.owndata)
+    if not fresh and not _read_only_chain(out):
+        out = out.copy()
+    out.flags.writeable = False
+    return out
+
+
+def _read_only_chain(arr: np.ndarray) -> bool:
+    """True when arr and every ndarray it is a view of are read-only."""
+    a: object = arr
+    while isinstance(a, np.ndarray):
+        if a.flags.writeable:
+            return False
+        a = a.base
+    return a is None or isinstance(a, bytes)
 
 
 @dataclass(frozen=True, eq=False)
@@ -68,7 +86,10 @@ class Gaussians:
     def __post_init__(self) -> None:
         xyz = _as_param("xyz", self.xyz, (3,))
         n = len(xyz)
-        rest = np.asarray(self.sh_rest)
+        try:
+            rest = np.asarray(self.sh_rest)
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"Gaussians: sh_rest is not a numeric array ({exc})") from None
         if rest.ndim != 3 or rest.shape[2:] != (3,):
             raise InputError(f"Gaussians: sh_rest must have shape (N,K,3), got {rest.shape}")
         k = rest.shape[1]
@@ -124,12 +145,24 @@ class Gaussians:
 
     def subset(self, selection: np.ndarray | slice | Sequence[int]) -> Gaussians:
         """The Gaussians picked by a boolean mask (N,) or an index array, order kept."""
-        sel = selection
-        if not isinstance(sel, slice):
-            sel = np.asarray(sel)
-            if sel.dtype == bool and sel.shape != (len(self),):
-                raise InputError(f"Gaussians: mask has shape {sel.shape}, expected ({len(self)},)")
-        return Gaussians(*(getattr(self, f)[sel] for f in _FIELDS))
+        sel: np.ndarray | slice
+        if isinstance(selection, slice):
+            sel = selection
+        else:
+            sel = np.asarray(selection)
+            if sel.ndim == 0:
+                sel = sel.reshape(1)  # one Gaussian -> a set of one
+            if sel.dtype == bool:
+                if sel.shape != (len(self),):
+                    raise InputError(f"Gaussians: mask has shape {sel.shape}, expected ({len(self)},)")
+            elif sel.dtype.kind not in "iu" and sel.size:
+                raise InputError(f"Gaussians: select with a boolean mask or integer indices, not {sel.dtype}")
+            else:
+                sel = sel.astype(np.intp)
+        try:
+            return Gaussians(*(getattr(self, f)[sel] for f in _FIELDS))
+        except IndexError as exc:
+            raise InputError(f"Gaussians: {exc}") from None
 
     __getitem__ = subset
 
