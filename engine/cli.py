@@ -13,7 +13,8 @@ import argparse
 import importlib
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from types import ModuleType
 
 from engine import __version__
 from engine.api import Cancelled, FaceLiftError
@@ -30,7 +31,8 @@ COMMANDS: dict[str, str] = {
 _REFERENCE_FLAGS = ("-i", "--input_dir", "--output_dir", "--guidance_scale_2D", "--step_2D", "--auto_crop")
 
 
-def _load_command(name: str):  # type: ignore[no-untyped-def]
+def _load_command(name: str) -> ModuleType | None:
+    """The module of sub-command ``name``, or None when it has not landed in this build."""
     try:
         return importlib.import_module(f"engine.commands.{name}")
     except ModuleNotFoundError as exc:
@@ -39,7 +41,20 @@ def _load_command(name: str):  # type: ignore[no-untyped-def]
         raise
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _chosen_command(argv: Sequence[str]) -> str | None:
+    """The sub-command named on the command line (the first word that is not an option)."""
+    for word in argv:
+        if word == "--":
+            return None
+        if not word.startswith("-"):
+            return word if word in COMMANDS else None
+    return None
+
+
+def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The ``facelift`` parser. Only the sub-commands in ``load`` (all when None) import
+    their modules, so ``facelift --version`` and ``--help`` start without the heavy ones."""
+    wanted = set(COMMANDS if load is None else load)
     parser = argparse.ArgumentParser(
         prog="facelift",
         description="FaceLift Desktop: one portrait photo -> a 3D Gaussian-splat head.",
@@ -48,9 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
-        module = _load_command(name)
+        module = _load_command(name) if name in wanted else None
         p = sub.add_parser(name, help=help_text, description=help_text)
-        p.add_argument("--debug", action="store_true", help="show tracebacks on errors")
+        # SUPPRESS: without it the sub-parser's default False would hide `facelift --debug CMD`.
+        p.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks on errors"
+        )
         if module is not None:
             module.add_arguments(p)
             p.set_defaults(_run=module.run)
@@ -69,7 +87,14 @@ def _normalise_argv(argv: list[str]) -> list[str]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = _normalise_argv(list(sys.argv[1:] if argv is None else argv))
-    parser = build_parser()
+    chosen = _chosen_command(args_list)
+    try:
+        parser = build_parser(load=[chosen] if chosen else [])
+    except Exception as exc:  # a sub-command module that fails to import is a bug; say which
+        if "--debug" in args_list:
+            traceback.print_exc()
+        print(f"facelift {chosen}: cannot load this command ({type(exc).__name__}: {exc})", file=sys.stderr)
+        return 1
     args = parser.parse_args(args_list)
     if not args.command:
         parser.print_help()
