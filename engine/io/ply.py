@@ -29,8 +29,9 @@ import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from io import BufferedReader
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import ClassVar, Literal
 
 import numpy as np
 
@@ -41,7 +42,7 @@ from engine.io.atomic import atomic_write
 Flavour = Literal["facelift", "inria"]
 
 MAX_HEADER_BYTES = 64 * 1024
-_WRITE_CHUNK = 1 << 18  # rows per write: bounds the temporary buffer to ~60 MB
+_CHUNK_BYTES = 1 << 21  # rows are written and read in ~2 MB chunks (cache-sized)
 _FACELIFT_REST_COEFFS = 15  # degree-3 layout: 15 coefficients per channel, 45 f_rest
 
 _PLY_TYPES: dict[str, str] = {
@@ -71,39 +72,37 @@ _VALID_REST_COUNTS = {3 * ((d + 1) ** 2 - 1): d for d in range(5)}
 # ======================================================================================
 
 
-def _channel_major(sh_rest: np.ndarray, coeffs: int) -> np.ndarray:
-    """(N,K,3) -> (N, 3*coeffs) R coefficients first, then G, then B; K padded with zeros."""
-    n, k, _ = sh_rest.shape
-    if coeffs > k:
-        padded = np.zeros((n, coeffs, 3), np.float32)
-        padded[:, :k] = sh_rest
-        sh_rest = padded
-    return sh_rest.transpose(0, 2, 1).reshape(n, 3 * coeffs)
+def _layout(flavour: str, coeffs: int) -> tuple[np.dtype, list[str]]:
+    """The packed row dtype (grouped sub-array fields) and the header property lines.
 
-
-def _layout(flavour: str, rest_count: int) -> tuple[np.dtype, list[str]]:
-    """The packed row dtype (grouped sub-array fields) and the header property lines."""
+    f_rest is a (3, coeffs) sub-array: channel-major, exactly the bytes of f_rest_0..3*coeffs-1.
+    """
     if flavour == "facelift":
-        groups: list[tuple[str, str, list[str]]] = [
-            ("xyz", "<f4", ["x", "y", "z"]),
-            ("rgb", "u1", ["red", "green", "blue"]),
+        groups: list[tuple[str, str, tuple[int, ...], list[str]]] = [
+            ("xyz", "<f4", (3,), ["x", "y", "z"]),
+            ("rgb", "u1", (3,), ["red", "green", "blue"]),
         ]
     elif flavour == "inria":
-        groups = [("xyz", "<f4", ["x", "y", "z"]), ("normal", "<f4", ["nx", "ny", "nz"])]
+        groups = [("xyz", "<f4", (3,), ["x", "y", "z"]), ("normal", "<f4", (3,), ["nx", "ny", "nz"])]
     else:
         raise ValueError(f"unknown PLY flavour {flavour!r} (use 'facelift' or 'inria')")
     groups += [
-        ("f_dc", "<f4", [f"f_dc_{i}" for i in range(3)]),
-        ("f_rest", "<f4", [f"f_rest_{i}" for i in range(rest_count)]),
-        ("opacity", "<f4", ["opacity"]),
-        ("scale", "<f4", [f"scale_{i}" for i in range(3)]),
-        ("rot", "<f4", [f"rot_{i}" for i in range(4)]),
+        ("f_dc", "<f4", (3,), [f"f_dc_{i}" for i in range(3)]),
+        ("f_rest", "<f4", (3, coeffs), [f"f_rest_{i}" for i in range(3 * coeffs)]),
+        ("opacity", "<f4", (), ["opacity"]),
+        ("scale", "<f4", (3,), [f"scale_{i}" for i in range(3)]),
+        ("rot", "<f4", (4,), [f"rot_{i}" for i in range(4)]),
     ]
-    fields = [(name, fmt, (len(props),)) for name, fmt, props in groups if props]
+    fields = [(name, fmt, shape) for name, fmt, shape, props in groups if props]
     lines = [
-        f"property {'uchar' if fmt == 'u1' else 'float'} {p}" for _n, fmt, props in groups for p in props
+        f"property {'uchar' if fmt == 'u1' else 'float'} {p}" for _n, fmt, _s, props in groups for p in props
     ]
     return np.dtype(fields), lines
+
+
+def _chunk_rows(itemsize: int) -> int:
+    """Rows per chunk: a buffer of about _CHUNK_BYTES, so every field copy stays in cache."""
+    return max(256, _CHUNK_BYTES // max(1, itemsize))
 
 
 def ply_header(count: int, property_lines: Sequence[str]) -> bytes:
@@ -123,35 +122,36 @@ def save_ply(gaussians: Gaussians, path: Path | str, flavour: Flavour = "facelif
 
     flavour "facelift": FaceLift's 62-property layout (degree <= 3 padded to 45 f_rest);
     "inria": the plain 3DGS layout with normals and 3*K f_rest. Raises OutputError when
-    the file cannot be written.
+    the file cannot be written; a failed or interrupted write leaves no file behind.
     """
     if flavour not in ("facelift", "inria"):
         raise ValueError(f"unknown PLY flavour {flavour!r} (use 'facelift' or 'inria')")
     k = gaussians.sh_rest.shape[1]
     coeffs = max(k, _FACELIFT_REST_COEFFS) if flavour == "facelift" else k
-    row, lines = _layout(flavour, 3 * coeffs)
+    row, lines = _layout(flavour, coeffs)
     n = len(gaussians)
-    path = Path(path)
-    with atomic_write(path) as tmp, open(tmp, "wb") as fh:
+    # One small buffer reused for every chunk: the padding (normals, missing SH bands) is
+    # zeroed once, and each chunk's field copies stay in the CPU cache.
+    buf = np.zeros(min(n, _chunk_rows(row.itemsize)), dtype=row)
+    with atomic_write(Path(path)) as tmp, open(tmp, "wb") as fh:
         fh.write(ply_header(n, lines))
-        for start in range(0, n, _WRITE_CHUNK):
-            sl = slice(start, min(n, start + _WRITE_CHUNK))
-            _rows(gaussians, sl, row, flavour, coeffs).tofile(fh)
+        for start in range(0, n, len(buf) or 1):
+            stop = min(n, start + len(buf))
+            _fill_rows(buf[: stop - start], gaussians, slice(start, stop), flavour, k)
+            fh.write(buf[: stop - start].data)
 
 
-def _rows(g: Gaussians, sl: slice, row: np.dtype, flavour: str, coeffs: int) -> np.ndarray:
-    sh_dc = g.sh_dc[sl]
-    out = np.zeros(len(sh_dc), dtype=row)  # normals and padding stay zero
+def _fill_rows(out: np.ndarray, g: Gaussians, sl: slice, flavour: str, k: int) -> None:
+    """Copy rows ``sl`` of ``g`` into the structured chunk ``out`` (padding left untouched)."""
     out["xyz"] = g.xyz[sl]
     if flavour == "facelift":
-        out["rgb"] = colour_bytes(sh_dc)
-    out["f_dc"] = sh_dc
-    if coeffs and g.sh_rest.shape[1]:
-        out["f_rest"] = _channel_major(g.sh_rest[sl], coeffs)
-    out["opacity"][:, 0] = g.opacity_logits[sl]
+        out["rgb"] = colour_bytes(g.sh_dc[sl])
+    out["f_dc"] = g.sh_dc[sl]
+    if k:
+        out["f_rest"][:, :, :k] = g.sh_rest[sl].transpose(0, 2, 1)  # (N,K,3) -> channel-major
+    out["opacity"] = g.opacity_logits[sl]
     out["scale"] = g.log_scales[sl]
     out["rot"] = g.quats[sl]
-    return out
 
 
 # ======================================================================================
@@ -264,7 +264,7 @@ def load_ply(path: Path | str) -> Gaussians:
         raise _fail(path, f"cannot read ({exc.strerror or exc})") from None
 
 
-def _read_body(path: Path, fh: BinaryIO, header: _Header, file_size: int) -> Gaussians:
+def _read_body(path: Path, fh: BufferedReader, header: _Header, file_size: int) -> Gaussians:
     vertex_at = next((i for i, e in enumerate(header.elements) if e.name == "vertex"), None)
     if vertex_at is None:
         raise _fail(path, "PLY has no 'vertex' element")
@@ -279,7 +279,7 @@ def _read_body(path: Path, fh: BinaryIO, header: _Header, file_size: int) -> Gau
     available = file_size - header.size
     if header.fmt == "ascii":
         data = _read_ascii(path, fh, header, vertex_at, row, available)
-    else:
+    else:  # binary
         offset = header.size
         for before in header.elements[:vertex_at]:
             _skip_lists(path, before, f"element {before.name!r} before the vertex data")
@@ -298,14 +298,27 @@ def _read_body(path: Path, fh: BinaryIO, header: _Header, file_size: int) -> Gau
                 f"{(available - offset + header.size) // row.itemsize} after the header",
             )
         fh.seek(offset)
-        data = np.fromfile(fh, dtype=row, count=n)
-        if len(data) != n:
-            raise _fail(path, f"truncated: read {len(data)} of {n} vertices")
-    return _to_gaussians(path, data, columns)
+        return _to_gaussians(path, _read_binary(path, fh, row, n, columns))
+    return _to_gaussians(path, _Columns(n, columns).add(data, 0))
+
+
+def _read_binary(
+    path: Path, fh: BufferedReader, row: np.dtype, n: int, columns: dict[str, list[str]]
+) -> _Columns:
+    """Read n rows in cache-sized chunks into one reused buffer, scattering into columns."""
+    out = _Columns(n, columns)
+    buf = np.empty(min(n, _chunk_rows(row.itemsize)), dtype=row)
+    for start in range(0, n, len(buf) or 1):
+        chunk = buf[: min(len(buf), n - start)]
+        got = fh.readinto(chunk.view(np.uint8).data)
+        if got != chunk.nbytes:
+            raise _fail(path, f"truncated: the file ended inside vertex {start + (got or 0) // row.itemsize}")
+        out.add(chunk, start)
+    return out
 
 
 def _read_ascii(
-    path: Path, fh: BinaryIO, header: _Header, vertex_at: int, row: np.dtype, available: int
+    path: Path, fh: BufferedReader, header: _Header, vertex_at: int, row: np.dtype, available: int
 ) -> np.ndarray:
     n = header.elements[vertex_at].count
     props = len(row.names or ())
@@ -363,51 +376,75 @@ def _resolve_columns(path: Path, names: list[str]) -> dict[str, list[str]]:
     return {**_REQUIRED, "f_rest": [name for _, name in rest]}
 
 
-def _group(data: np.ndarray, names: list[str]) -> np.ndarray:
-    """(N, len(names)) float32 copy of some columns of a structured array.
+def _gather(rows: np.ndarray, names: list[str]) -> np.ndarray:
+    """(M, len(names)) values of some columns of structured rows, in their stored dtype.
 
-    When the columns sit next to each other with one dtype (the usual case) this is one
-    strided view and one copy instead of a copy per column.
+    When the columns sit next to each other with one dtype (the usual case) this is a
+    strided view, so the caller's single assignment does the copy and the float32 cast.
     """
-    fields = data.dtype.fields or {}
+    fields = rows.dtype.fields or {}
     first_type, first_offset = fields[names[0]][:2]
-    contiguous = all(
+    adjacent = all(
         fields[name][0] == first_type and fields[name][1] == first_offset + i * first_type.itemsize
         for i, name in enumerate(names)
     )
-    if contiguous:
+    if adjacent:
         view_dtype = np.dtype(
             {
                 "names": ["g"],
                 "formats": [(first_type, (len(names),))],
                 "offsets": [first_offset],
-                "itemsize": data.dtype.itemsize,
+                "itemsize": rows.dtype.itemsize,
             }
         )
-        return data.view(view_dtype)["g"].astype(np.float32)
-    out = np.empty((len(data), len(names)), np.float32)
+        return rows.view(view_dtype)["g"]
+    out = np.empty((len(rows), len(names)), np.float64)
     for i, name in enumerate(names):
-        out[:, i] = data[name]
+        out[:, i] = rows[name]
     return out
 
 
-def _to_gaussians(path: Path, data: np.ndarray, columns: dict[str, list[str]]) -> Gaussians:
-    n = len(data)
-    rest_names = columns["f_rest"]
-    k = len(rest_names) // 3
-    if k:
-        flat = _group(data, rest_names)
-        sh_rest = flat.reshape(n, 3, k).transpose(0, 2, 1) if flat.any() else np.zeros((n, 0, 3), np.float32)
-    else:
-        sh_rest = np.zeros((n, 0, 3), np.float32)
+class _Columns:
+    """The Gaussians' float32 arrays, filled chunk by chunk from structured vertex rows.
+
+    sh_rest is allocated only when a non-zero f_rest value turns up: FaceLift's files carry
+    45 zero f_rest per Gaussian, and those load as SH degree 0 without a 270 MB array.
+    """
+
+    _SHAPES: ClassVar[dict[str, int]] = {"xyz": 3, "f_dc": 3, "scale": 3, "rot": 4, "opacity": 1}
+
+    def __init__(self, n: int, columns: dict[str, list[str]]) -> None:
+        self.n = n
+        self.columns = columns
+        self.k = len(columns["f_rest"]) // 3
+        self.arrays = {key: np.empty((n, width), np.float32) for key, width in self._SHAPES.items()}
+        self.rest: np.ndarray | None = None  # (n, k, 3) once needed
+
+    def add(self, rows: np.ndarray, start: int) -> _Columns:
+        stop = start + len(rows)
+        for key, arr in self.arrays.items():
+            arr[start:stop] = _gather(rows, self.columns[key])
+        if self.k:
+            flat = _gather(rows, self.columns["f_rest"])
+            if flat.any():
+                if self.rest is None:
+                    self.rest = np.zeros((self.n, self.k, 3), np.float32)
+                # channel-major R..., G..., B... -> (M, K, 3)
+                self.rest[start:stop] = flat.reshape(len(rows), 3, self.k).transpose(0, 2, 1)
+        return self
+
+
+def _to_gaussians(path: Path, cols: _Columns) -> Gaussians:
+    a = cols.arrays
+    sh_rest = cols.rest if cols.rest is not None else np.zeros((cols.n, 0, 3), np.float32)
     try:
         return Gaussians(
-            xyz=_group(data, columns["xyz"]),
-            sh_dc=_group(data, columns["f_dc"]),
+            xyz=a["xyz"],
+            sh_dc=a["f_dc"],
             sh_rest=sh_rest,
-            log_scales=_group(data, columns["scale"]),
-            quats=_group(data, columns["rot"]),
-            opacity_logits=_group(data, columns["opacity"])[:, 0],
+            log_scales=a["scale"],
+            quats=a["rot"],
+            opacity_logits=a["opacity"].reshape(cols.n),
         )
     except InputError as exc:
         raise _fail(path, exc.message.removeprefix("Gaussians: ")) from None

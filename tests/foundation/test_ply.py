@@ -158,7 +158,7 @@ def test_empty_set_writes_and_reads(tmp_path):
 def test_large_sets_are_written_in_chunks_identically(tmp_path, monkeypatch):
     g = random_gaussians(1000, 3)
     save_ply(g, tmp_path / "one.ply")
-    monkeypatch.setattr(ply_mod, "_WRITE_CHUNK", 97)
+    monkeypatch.setattr(ply_mod, "_CHUNK_BYTES", 97 * 1024)
     save_ply(g, tmp_path / "many.ply")
     assert (tmp_path / "one.ply").read_bytes() == (tmp_path / "many.ply").read_bytes()
 
@@ -168,9 +168,9 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
     out = tmp_path / "g.ply"
     save_ply(g, out)
     before = out.read_bytes()
-    monkeypatch.setattr(ply_mod, "_WRITE_CHUNK", 100)
+    monkeypatch.setattr(ply_mod, "_CHUNK_BYTES", 100)
     calls = {"n": 0}
-    real_rows = ply_mod._rows
+    real_rows = ply_mod._fill_rows
 
     def failing_rows(*args):
         calls["n"] += 1
@@ -178,7 +178,7 @@ def test_failed_write_leaves_no_partial_file(tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real_rows(*args)
 
-    monkeypatch.setattr(ply_mod, "_rows", failing_rows)
+    monkeypatch.setattr(ply_mod, "_fill_rows", failing_rows)
     with pytest.raises(KeyboardInterrupt):
         save_ply(random_gaussians(1000, 0, seed=5), out)
     assert out.read_bytes() == before
@@ -527,3 +527,15 @@ def test_loader_does_not_keep_the_file_open(tmp_path):
     load_ply(path)
     os.replace(path, tmp_path / "moved.ply")  # works on every OS only when closed
     assert len(load_ply(tmp_path / "moved.ply")) == 3
+
+
+def test_chunked_read_with_sh_appearing_late(tmp_path, monkeypatch):
+    g = random_gaussians(2000, 3, seed=9)
+    rest = np.array(g.sh_rest)
+    rest[:1500] = 0  # only the last chunks carry higher SH bands
+    g = g.replace(sh_rest=rest)
+    path = tmp_path / "late.ply"
+    monkeypatch.setattr(ply_mod, "_CHUNK_BYTES", 64 * 1024)
+    for flavour in ("facelift", "inria"):
+        save_ply(g, path, flavour=flavour)
+        assert_same(load_ply(path), g)
