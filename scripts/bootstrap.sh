@@ -18,22 +18,28 @@ find_python() {
 
 ensure_venv() {
     local extras="${1:-}"
-    local stamp_name
-    stamp_name="installed-$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)${extras:+-$extras}"
-    if [ -f "$VENV/$stamp_name" ]; then
+    local hash stamp
+    hash="$(sha256sum "$ROOT/pyproject.toml" | cut -c1-16)"
+    stamp="$VENV/installed-$hash${extras:+-$extras}"
+    # Done already: this exact install, or (for the plain one) an install with extras, which
+    # includes it -- so ./run.sh after ./test.sh does not reinstall, nor the other way round.
+    if [ -f "$stamp" ] || { [ -z "$extras" ] && compgen -G "$VENV/installed-$hash-*" >/dev/null; }; then
         return 0
     fi
     if [ ! -x "$VENV/bin/python" ]; then
         echo "== creating $VENV"
         "$(find_python)" -m venv "$VENV"
     fi
-    echo "== installing FaceLift Desktop into $VENV (first run only)"
+    echo "== installing FaceLift Desktop${extras:+ [$extras]} into $VENV (first run only)"
     "$VENV/bin/python" -m pip install --quiet --upgrade pip
-    # torch first: the pinned CPU build, before anything that depends on torch pulls a CUDA one.
-    "$VENV/bin/python" -m pip install --quiet "torch==2.13.0"
+    # torch first, so nothing that depends on it picks another build. Which build pip takes is
+    # up to its configuration (a CPU wheel where one is offered); FACELIFT_TORCH_INDEX can name
+    # an index, e.g. PyTorch's CPU-only one, to avoid the large CUDA wheel on a CPU machine.
+    "$VENV/bin/python" -m pip install --quiet ${FACELIFT_TORCH_INDEX:+--index-url "$FACELIFT_TORCH_INDEX"} "torch==2.13.0"
     "$VENV/bin/python" -m pip install --quiet -e "$ROOT${extras:+[$extras]}"
-    rm -f "$VENV"/installed-*
-    touch "$VENV/$stamp_name"
+    # stamps of an older pyproject.toml are stale; stamps of this one stay
+    find "$VENV" -maxdepth 1 -name 'installed-*' ! -name "installed-$hash*" -delete
+    touch "$stamp"
 }
 
 # Debian packages the GUI and the OpenGL tests need (X virtual framebuffer, Mesa, Qt's xcb).
