@@ -11,6 +11,7 @@ from engine.api import Cancelled, CancelToken
 from engine.cameras import CameraSet
 from engine.gaussians import Gaussians
 from engine.gslrm.reconstructor import GSLRMReconstructor
+from engine.io.ply import save_ply
 
 TOL = {"atol": 1e-5, "rtol": 1e-5}
 
@@ -65,7 +66,6 @@ def test_default_cameras_are_the_fixture_cameras(reconstructor, raw, gslrm_input
 def test_filtered_output_is_written_like_the_reference(
     tmp_path, reconstructor, gslrm_inputs, fixture_cameras, assert_matches_expected_ply
 ):
-    save_ply = pytest.importorskip("engine.io.ply").save_ply
     filtered = reconstructor.reconstruct(gslrm_inputs["image_u8"][0], fixture_cameras)
     out = tmp_path / "filtered.ply"
     save_ply(filtered, out)
