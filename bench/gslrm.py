@@ -1,0 +1,112 @@
+"""Time and peak memory of one GS-LRM forward pass on the CPU.
+
+Cases: the tiny conformance model (6 x 64^2), and the full-size released architecture
+(d 1024, 24 layers; random weights) at 6 x 256^2 and 6 x 512^2. Each case runs in its own
+subprocess so its peak RSS (getrusage ru_maxrss) is its own. Prints a table.
+
+    python bench/gslrm.py                 # all cases (512^2 takes several minutes on 2 cores)
+    python bench/gslrm.py --cases tiny full256
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CONFORMANCE = REPO.parent / "shared" / "fixtures" / "conformance"
+CASES = {"tiny": 64, "full256": 256, "full512": 512}
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def run_case(name: str) -> dict[str, object]:
+    """One forward pass in this process; returns the measurements."""
+    sys.path.insert(0, str(REPO))
+    import numpy as np
+    import torch
+
+    from engine.gslrm.checkpoint import build_model
+    from engine.gslrm.config import GSLRMConfig
+    from engine.gslrm.reconstructor import GSLRMReconstructor
+
+    size = CASES[name]
+    base = _rss_mb()
+    t0 = time.perf_counter()
+    if name == "tiny":
+        rec = GSLRMReconstructor.from_weights(CONFORMANCE, device="cpu")
+    else:
+        model = build_model(GSLRMConfig(), "meta").to_empty(device="cpu")
+        model.reset_parameters(torch.Generator().manual_seed(0))
+        model.eval().requires_grad_(False)
+        rec = GSLRMReconstructor(model, torch.device("cpu"), "fp32")
+    load_s = time.perf_counter() - t0
+    weights_mb = _rss_mb() - base
+    views = np.random.default_rng(0).integers(0, 256, (6, size, size, 3), dtype=np.uint8)
+    before = _rss_mb()
+    t0 = time.perf_counter()
+    gaussians = rec.reconstruct(views, apply_filter=False)
+    forward_s = time.perf_counter() - t0
+    return {
+        "case": name,
+        "size": size,
+        "layers": rec.config.n_layer,
+        "d": rec.config.d,
+        "gaussians": len(gaussians),
+        "load_s": load_s,
+        "forward_s": forward_s,
+        "weights_mb": weights_mb,
+        "rss_before_mb": before,
+        "peak_mb": _peak_mb(),
+        "threads": torch.get_num_threads(),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
+    parser.add_argument("--child", choices=list(CASES), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(run_case(args.child)))
+        return 0
+    rows = []
+    for name in args.cases:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", name], capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            print(f"{name}: failed\n{proc.stderr}", file=sys.stderr)
+            return 1
+        rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        print(f"... {name} done", file=sys.stderr, flush=True)
+    header = (
+        f"{'case':<8} {'views':>9} {'d/layers':>9} {'Gaussians':>10} {'load s':>7} {'forward s':>10} "
+        f"{'weights MB':>11} {'peak RSS MB':>12} {'peak-before MB':>15} {'threads':>7}"
+    )
+    print(header)
+    print("-" * len(header))
+    for r in rows:
+        print(
+            f"{r['case']:<8} {'6x' + str(r['size']) + '^2':>9} {str(r['d']) + '/' + str(r['layers']):>9} "
+            f"{r['gaussians']:>10,} {r['load_s']:>7.1f} {r['forward_s']:>10.2f} {r['weights_mb']:>11.0f} "
+            f"{r['peak_mb']:>12.0f} {r['peak_mb'] - r['rss_before_mb']:>15.0f} {r['threads']:>7}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
