@@ -1,0 +1,113 @@
+"""``facelift multiview IMAGE -o OUTDIR``: a photo -> FaceLift's six generated views.
+
+Writes front.png, front_right.png, right.png, back.png, left.png, front_left.png and
+multiview.png (the six side by side) into OUTDIR, all-or-nothing: every file is written to a
+temporary name first and only renamed once all of them are complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from engine.api import VIEW_NAMES, InputError, OutputError, ProgressEvent, WeightsError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "image", type=Path, help="the portrait photo (or a prepared crop with --no-preprocess)"
+    )
+    parser.add_argument("-o", "--output", type=Path, required=True, help="folder for the view PNGs")
+    parser.add_argument("--weights", type=Path, default=None, help="the FaceLift weights folder")
+    parser.add_argument("--seed", type=int, default=4, help="random seed (default 4, as FaceLift)")
+    parser.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale (3.0)")
+    parser.add_argument("--steps", type=int, default=50, help="denoising steps (50)")
+    parser.add_argument(
+        "--no-preprocess",
+        action="store_true",
+        help="take the image as an already prepared white-background crop (e.g. a saved input.png)",
+    )
+    parser.add_argument(
+        "--no-auto-crop", action="store_true", help="fit the whole photo instead of framing the face"
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument(
+        "--memory-preset", default="auto", help="auto, full, offload, low (GPU) or cpu; see docs/MEMORY.md"
+    )
+
+
+def _prepared_image(args: argparse.Namespace) -> np.ndarray:
+    if args.no_preprocess:
+        from engine.io.images import load_photo
+
+        return load_photo(args.image)
+    from engine.preprocess import preprocess_photo
+
+    prepared = preprocess_photo(args.image, auto_crop=not args.no_auto_crop)
+    for note in prepared.notes:
+        print(f"preprocess: {note}", file=sys.stderr)
+    return prepared.image
+
+
+def _weights_dir(explicit: Path | None) -> Path:
+    from engine.weights import find_weights
+
+    found = find_weights(explicit)
+    if found is None:
+        raise WeightsError("no FaceLift weights found: pass --weights DIR or run `facelift weights download`")
+    return found
+
+
+def write_views(views: np.ndarray, out_dir: Path) -> list[Path]:
+    """Write the six views and their side-by-side strip; all files appear together or none."""
+    from PIL import Image
+
+    from engine.io.atomic import atomic_write
+
+    if views.ndim != 4 or views.shape[0] != len(VIEW_NAMES):
+        raise OutputError(f"{out_dir}: expected {len(VIEW_NAMES)} views, got shape {views.shape}")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"{out_dir}: cannot create the output folder ({exc.strerror or exc})") from exc
+    images = {f"{name}.png": views[i] for i, name in enumerate(VIEW_NAMES)}
+    images["multiview.png"] = np.concatenate(list(views), axis=1)
+    paths = [out_dir / name for name in images]
+    with contextlib.ExitStack() as stack:
+        for path, pixels in zip(paths, images.values()):
+            tmp = stack.enter_context(atomic_write(path))
+            try:
+                Image.fromarray(np.ascontiguousarray(pixels)).save(tmp, format="PNG")
+            except OSError as exc:
+                raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from exc
+    return paths
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.mvdiffusion.pipeline import MultiViewDiffusion
+
+    if not args.image.is_file():
+        raise InputError(f"{args.image}: file not found")
+    image = _prepared_image(args)
+    mvd = MultiViewDiffusion.from_weights(
+        _weights_dir(args.weights), device=args.device, memory_preset=args.memory_preset
+    )
+
+    def report(event: ProgressEvent) -> None:
+        if event.step:
+            print(f"\r{event.message}", end="", file=sys.stderr, flush=True)
+
+    try:
+        views = mvd.generate(
+            image, seed=args.seed, guidance_scale=args.guidance, num_steps=args.steps, on_progress=report
+        )
+    finally:
+        print(file=sys.stderr)
+        mvd.unload()
+    for path in write_views(views, args.output):
+        print(path)
+    return 0

@@ -1,0 +1,170 @@
+"""``MultiViewDiffusion``: one prepared portrait -> FaceLift's six generated views.
+
+Usage::
+
+    mvd = MultiViewDiffusion.from_weights(weights_dir)          # device / preset "auto"
+    views = mvd.generate(image, seed=4, guidance_scale=3.0, num_steps=50,
+                         on_progress=cb, cancel=token)            # (6, R, R, 3) uint8
+    mvd.unload()                                                  # before GS-LRM runs
+
+Progress: one ``ProgressEvent(stage="diffusion", step=k, total=N)`` per denoising step.
+Cancel: checked after every step; raises :class:`engine.api.Cancelled` and skips the decode.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine.api import (
+    CancelToken,
+    InputError,
+    OutOfMemory,
+    ProgressCallback,
+    ProgressEvent,
+    WeightsError,
+    no_progress,
+)
+from engine.mvdiffusion.config import AttentionMode
+from engine.mvdiffusion.loading import DiffusionComponents, load_components
+from engine.mvdiffusion.memory import MemoryPreset, Placement, choose_preset, release_memory
+
+STAGE = "diffusion"
+
+
+def fit_resolution(image: np.ndarray, size: int) -> np.ndarray:
+    """(H,W,3) uint8 -> (size,size,3) uint8; LANCZOS resize only when the size differs."""
+    if image.shape[:2] == (size, size):
+        return image
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS), dtype=np.uint8)
+
+
+class MultiViewDiffusion:
+    """FaceLift's multi-view diffusion on stock diffusers/transformers networks."""
+
+    def __init__(self, components: DiffusionComponents, preset: MemoryPreset) -> None:
+        self._comps: DiffusionComponents | None = components
+        self.preset = preset
+        self._placement = Placement(preset)
+        self._placement.setup(
+            [components.unet, components.vae, components.image_encoder, components.image_normalizer],
+            components.vae,
+        )
+
+    @classmethod
+    def from_weights(
+        cls,
+        weights_dir: Path | str,
+        device: str = "auto",
+        memory_preset: str = "auto",
+        attention: AttentionMode | None = None,
+    ) -> MultiViewDiffusion:
+        """Load ``<weights_dir>/mvdiffusion/pipeckpts`` (fp16 on CUDA, fp32 on CPU).
+
+        attention: override of the UNet's attn1 rule ("sparse" is what the release computes).
+        Raises WeightsError (one line naming the file) for a missing/corrupt/unsupported folder.
+        """
+        preset = choose_preset(device, memory_preset)
+        comps = load_components(weights_dir, dtype=preset.dtype, attention=attention)
+        return cls(comps, preset)
+
+    @property
+    def components(self) -> DiffusionComponents:
+        if self._comps is None:
+            raise WeightsError("the diffusion models were unloaded; load them again with from_weights")
+        return self._comps
+
+    @property
+    def resolution(self) -> int:
+        """Image size in pixels the pipeline works at (unet.sample_size x VAE factor)."""
+        return self.components.resolution
+
+    @property
+    def num_views(self) -> int:
+        return self.components.settings.num_views
+
+    def generate(
+        self,
+        image: np.ndarray,
+        seed: int = 4,
+        guidance_scale: float = 3.0,
+        num_steps: int = 50,
+        on_progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> np.ndarray:
+        """Generate the views of a prepared white-background crop.
+
+        image: (H,W,3) uint8 RGB; resized (LANCZOS) to :attr:`resolution` if it differs.
+        Returns (num_views, R, R, 3) uint8 in the order front, front_right, right, back, left,
+        front_left. The same arguments always give the same images (one generator per call).
+        """
+        from engine.mvdiffusion.sampler import sample_views
+
+        comps = self.components
+        image = self._check_image(image)
+        steps = self._check_steps(num_steps, comps)
+        if not math.isfinite(float(guidance_scale)):
+            raise InputError(f"guidance scale {guidance_scale}: not a finite number")
+        image = fit_resolution(image, comps.resolution)
+
+        def on_step(k: int, total: int) -> None:
+            on_progress(ProgressEvent(STAGE, step=k, total=total, message=f"denoising step {k}/{total}"))
+            if cancel is not None:
+                cancel.raise_if_cancelled()
+
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        on_progress(ProgressEvent(STAGE, step=0, total=steps, message="encoding the input image"))
+        try:
+            return sample_views(
+                comps,
+                image,
+                seed=int(seed),
+                guidance_scale=float(guidance_scale),
+                num_steps=steps,
+                device=self.preset.device,
+                on_step=on_step,
+                use=self._placement.use,
+            )
+        except MemoryError as exc:
+            raise self._oom() from exc
+        except RuntimeError as exc:
+            if "out of memory" in str(exc).lower():
+                raise self._oom() from exc
+            raise
+
+    def unload(self) -> None:
+        """Drop every network and return the memory (call before GS-LRM on small GPUs)."""
+        if self._comps is None:
+            return
+        self._comps = None
+        release_memory(self.preset.device)
+
+    def _oom(self) -> OutOfMemory:
+        hint = {"full": "offload", "offload": "low"}.get(self.preset.name)
+        tip = (
+            f"; try the memory preset '{hint}'"
+            if hint
+            else "; close other programs or use a smaller GPU load"
+        )
+        return OutOfMemory(f"out of memory in the diffusion stage (preset {self.preset.name}){tip}")
+
+    @staticmethod
+    def _check_image(image: Any) -> np.ndarray:
+        if not isinstance(image, np.ndarray) or image.dtype != np.uint8:
+            raise InputError("diffusion input must be a uint8 RGB image array")
+        if image.ndim != 3 or image.shape[2] != 3 or min(image.shape[:2]) < 1:
+            raise InputError(f"diffusion input must be (H,W,3) RGB, got shape {image.shape}")
+        return image
+
+    @staticmethod
+    def _check_steps(num_steps: int, comps: DiffusionComponents) -> int:
+        limit = int(comps.scheduler.config.num_train_timesteps)
+        if isinstance(num_steps, bool) or int(num_steps) != num_steps or not 1 <= int(num_steps) <= limit:
+            raise InputError(f"number of steps {num_steps}: must be an integer from 1 to {limit}")
+        return int(num_steps)

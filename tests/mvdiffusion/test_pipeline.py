@@ -1,0 +1,169 @@
+"""MultiViewDiffusion (the agreed engine interface), cancel, and `facelift multiview`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.api import Cancelled, CancelToken, InputError, ProgressEvent
+from engine.cli import main
+from engine.mvdiffusion import pipeline as mvpipe
+from engine.mvdiffusion.memory import choose_preset
+from engine.mvdiffusion.pipeline import MultiViewDiffusion
+
+VIEW_FILES = ["front", "front_right", "right", "back", "left", "front_left"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(conformance_dir: Path) -> Path:
+    return conformance_dir / "mvdiffusion" / "pipeline_run"
+
+
+@pytest.fixture(scope="module")
+def mvd(conformance_dir: Path) -> MultiViewDiffusion:
+    return MultiViewDiffusion.from_weights(conformance_dir, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def input_image(run_dir: Path) -> np.ndarray:
+    return np.asarray(Image.open(run_dir / "input.png").convert("RGB"))
+
+
+@pytest.fixture(scope="module")
+def expected_views(run_dir: Path) -> np.ndarray:
+    return np.stack([np.asarray(Image.open(run_dir / f"view_{i}.png").convert("RGB")) for i in range(6)])
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> None:
+    diff = np.abs(a.astype(int) - b.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() <= 0.001
+
+
+def test_generate_reproduces_the_reference_and_reports_every_step(mvd, input_image, expected_views) -> None:
+    assert mvd.resolution == 64 and mvd.num_views == 6 and mvd.preset.name == "cpu"
+    events: list[ProgressEvent] = []
+    views = mvd.generate(input_image, seed=4, guidance_scale=3.0, num_steps=3, on_progress=events.append)
+    _close(views, expected_views)
+    assert [(e.stage, e.step, e.total) for e in events] == [("diffusion", k, 3) for k in range(4)]
+
+
+def test_cancel_stops_within_one_step_skips_decode_and_leaves_no_trace(
+    mvd, conformance_dir, input_image, monkeypatch
+) -> None:
+    from engine.mvdiffusion import sampler
+
+    decodes = []
+    real_decode = sampler.decode
+    monkeypatch.setattr(sampler, "decode", lambda *a, **k: decodes.append(1) or real_decode(*a, **k))
+    token = CancelToken()
+    steps: list[int] = []
+
+    def on_progress(event: ProgressEvent) -> None:
+        steps.append(event.step)
+        if event.step == 2:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        mvd.generate(input_image, num_steps=4, on_progress=on_progress, cancel=token)
+    assert steps == [0, 1, 2] and decodes == []
+
+    # The same request afterwards (new token) equals an uncancelled run.
+    again = mvd.generate(input_image, num_steps=4, cancel=CancelToken())
+    fresh = MultiViewDiffusion.from_weights(conformance_dir, device="cpu")
+    assert np.array_equal(again, fresh.generate(input_image, num_steps=4))
+    assert decodes == [1, 1]
+
+
+def test_a_set_cancel_token_stops_before_any_work(mvd, input_image) -> None:
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        mvd.generate(input_image, num_steps=3, cancel=token)
+
+
+def test_other_sizes_are_resized_and_bad_inputs_rejected(mvd, input_image) -> None:
+    big = np.asarray(Image.fromarray(input_image).resize((128, 96)))
+    assert mvd.generate(big, num_steps=1).shape == (6, 64, 64, 3)
+    with pytest.raises(InputError):
+        mvd.generate(input_image.astype(np.float32), num_steps=1)
+    with pytest.raises(InputError):
+        mvd.generate(input_image[:, :, :2], num_steps=1)
+    with pytest.raises(InputError):
+        mvd.generate(input_image, num_steps=0)
+
+
+def test_unload_frees_the_models(conformance_dir: Path, input_image) -> None:
+    m = MultiViewDiffusion.from_weights(conformance_dir, device="cpu")
+    m.unload()
+    with pytest.raises(Exception, match="unloaded"):
+        m.generate(input_image, num_steps=1)
+
+
+def test_cpu_presets() -> None:
+    assert choose_preset("cpu", "auto").name == "cpu"
+    with pytest.raises(InputError):
+        choose_preset("cpu", "offload")
+    with pytest.raises(InputError):
+        choose_preset("cpu", "tiny")
+
+
+def test_multiview_command_writes_all_views(conformance_dir, run_dir, expected_views, tmp_path) -> None:
+    out = tmp_path / "out"
+    code = main(
+        ["multiview", str(run_dir / "input.png"), "-o", str(out), "--weights", str(conformance_dir),
+         "--steps", "3", "--no-preprocess"]
+    )  # fmt: skip
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"{n}.png" for n in VIEW_FILES] + ["multiview.png"]
+    )
+    views = np.stack([np.asarray(Image.open(out / f"{n}.png")) for n in VIEW_FILES])
+    _close(views, expected_views)
+    strip = np.asarray(Image.open(out / "multiview.png"))
+    assert strip.shape == (64, 6 * 64, 3)
+    assert np.array_equal(strip, np.concatenate(list(views), axis=1))
+
+
+def test_cancelled_command_writes_nothing(conformance_dir, run_dir, tmp_path, monkeypatch, capsys) -> None:
+    real_generate = MultiViewDiffusion.generate
+
+    def generate_then_cancel(self, image, **kwargs):
+        token = CancelToken()
+        outer = kwargs.pop("on_progress")
+
+        def on_progress(event: ProgressEvent) -> None:
+            outer(event)
+            if event.step == 1:
+                token.cancel()
+
+        return real_generate(self, image, on_progress=on_progress, cancel=token, **kwargs)
+
+    monkeypatch.setattr(mvpipe.MultiViewDiffusion, "generate", generate_then_cancel)
+    out = tmp_path / "out"
+    code = main(
+        ["multiview", str(run_dir / "input.png"), "-o", str(out), "--weights", str(conformance_dir),
+         "--steps", "3", "--no-preprocess"]
+    )  # fmt: skip
+    assert code == Cancelled.exit_code
+    assert not out.exists() or list(out.iterdir()) == []
+    assert "cancelled" in capsys.readouterr().err
+
+
+def test_command_errors_are_one_line(conformance_dir, run_dir, tmp_path, capsys) -> None:
+    broken = tmp_path / "w"
+    import shutil
+
+    shutil.copytree(conformance_dir / "mvdiffusion", broken / "mvdiffusion")
+    shutil.rmtree(broken / "mvdiffusion" / "pipeckpts" / "scheduler")
+    code = main(
+        ["multiview", str(run_dir / "input.png"), "-o", str(tmp_path / "o"), "--weights", str(broken),
+         "--no-preprocess"]
+    )  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert str(broken / "mvdiffusion" / "pipeckpts" / "scheduler") in err[0]
+    code = main(["multiview", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o"), "--no-preprocess"])
+    assert code == 2 and "nope.png" in capsys.readouterr().err
