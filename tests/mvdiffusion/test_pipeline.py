@@ -167,3 +167,36 @@ def test_command_errors_are_one_line(conformance_dir, run_dir, tmp_path, capsys)
     assert str(broken / "mvdiffusion" / "pipeckpts" / "scheduler") in err[0]
     code = main(["multiview", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o"), "--no-preprocess"])
     assert code == 2 and "nope.png" in capsys.readouterr().err
+
+
+def test_offload_places_each_network_only_while_it_runs(
+    conformance_dir, input_image, expected_views, monkeypatch
+) -> None:
+    import contextlib
+
+    import torch
+
+    from engine.mvdiffusion.loading import load_components
+    from engine.mvdiffusion.memory import MemoryPreset, Placement
+
+    # The "low" preset (offload + VAE slicing) with the CPU standing in for the GPU.
+    preset = MemoryPreset("low", torch.device("cpu"), torch.float32, offload=True, vae_slicing=True)
+    comps = load_components(conformance_dir)
+    m = MultiViewDiffusion(comps, preset)
+    assert comps.vae.use_slicing
+    log: list[str] = []
+    names = {id(comps.unet): "unet", id(comps.vae): "vae", id(comps.image_encoder): "clip"}
+    names[id(comps.image_normalizer)] = "norm"
+    real_use = Placement.use
+
+    @contextlib.contextmanager
+    def spy(self, module):
+        log.append("+" + names[id(module)])
+        with real_use(self, module):
+            yield module
+        log.append("-" + names[id(module)])
+
+    monkeypatch.setattr(Placement, "use", spy)
+    views = m.generate(input_image, num_steps=3)
+    _close(views, expected_views)
+    assert log == ["+clip", "+vae", "+norm", "-norm", "-vae", "-clip", "+unet", "-unet", "+vae", "-vae"]

@@ -1,0 +1,177 @@
+"""Benchmark of the multi-view diffusion on the CPU: time per denoising step and peak memory.
+
+Cases (each runs in a fresh child process so its peak RSS is its own):
+
+* ``tiny``: the conformance fixture pipeline (64x64 views) through ``MultiViewDiffusion``,
+  ``--steps`` denoising steps; per-step time from the progress events.
+* ``full``: ONE call of a full-size FaceLift UNet (870 M parameters, built on the meta device
+  from the released config, then materialised with random weights) at 512x512
+  (64x64 latents, batch 12 = 2 CFG halves x 6 views), fp32, sparse attention. Heavy
+  (~4 GB RAM, about a minute on 2 cores): only with ``--full``.
+
+Usage::
+
+    python bench/mvdiffusion.py [--steps 10] [--full] [--threads N]
+
+Prints a table; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+CONFORMANCE = REPO.parent / "shared" / "fixtures" / "conformance"
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
+
+
+def _rss_mb() -> float:
+    import psutil
+
+    return psutil.Process().memory_info().rss / 2**20
+
+
+def case_tiny(steps: int) -> dict[str, float | str]:
+    import numpy as np
+    from PIL import Image
+
+    from engine.api import ProgressEvent
+    from engine.mvdiffusion.pipeline import MultiViewDiffusion
+
+    t0 = time.perf_counter()
+    mvd = MultiViewDiffusion.from_weights(CONFORMANCE, device="cpu")
+    load_s = time.perf_counter() - t0
+    image = np.asarray(Image.open(CONFORMANCE / "mvdiffusion" / "pipeline_run" / "input.png").convert("RGB"))
+    mvd.generate(image, num_steps=1)  # warm-up
+    rss_before = _rss_mb()
+    stamps: list[float] = []
+
+    def on_progress(event: ProgressEvent) -> None:
+        stamps.append(time.perf_counter())
+
+    t0 = time.perf_counter()
+    mvd.generate(image, num_steps=steps, on_progress=on_progress)
+    total = time.perf_counter() - t0
+    step_times = [b - a for a, b in itertools.pairwise(stamps)]
+    return {
+        "case": f"tiny fixture pipeline, {mvd.resolution}x{mvd.resolution}, {steps} steps",
+        "load_s": load_s,
+        "step_s": sorted(step_times)[len(step_times) // 2],
+        "total_s": total,
+        "rss_before_mb": rss_before,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def _full_unet_config(tmp: Path) -> Path:
+    cfg = json.loads((CONFORMANCE / "mvdiffusion" / "pipeckpts" / "unet" / "config.json").read_text())
+    cfg.update(
+        block_out_channels=[320, 640, 1280, 1280],
+        attention_head_dim=[5, 10, 20, 20],
+        cross_attention_dim=1024,
+        projection_class_embeddings_input_dim=2048,
+        norm_num_groups=32,
+        sample_size=64,
+    )
+    (tmp / "config.json").write_text(json.dumps(cfg))
+    return tmp
+
+
+def case_full() -> dict[str, float | str]:
+    import tempfile
+
+    import torch
+
+    from engine.mvdiffusion.attention import install_multiview_attention
+    from engine.mvdiffusion.loading import build_unet
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        unet, settings = build_unet(_full_unet_config(Path(tmp)))
+        unet = unet.to_empty(device="cpu")
+        gen = torch.Generator().manual_seed(0)
+        with torch.no_grad():
+            for p in unet.parameters():
+                p.normal_(0.0, 0.02, generator=gen)
+        install_multiview_attention(unet, settings.num_views, settings.attention)
+        unet.eval().requires_grad_(False)
+        build_s = time.perf_counter() - t0
+    n_params = sum(p.numel() for p in unet.parameters())
+    batch = 2 * settings.num_views
+    sample = torch.randn(batch, 8, 64, 64, generator=gen)
+    text = torch.randn(batch, 77, 1024, generator=gen)
+    labels = torch.randn(batch, 2048, generator=gen)
+    rss_before = _rss_mb()
+    with torch.inference_mode():
+        t0 = time.perf_counter()
+        out = unet(
+            sample, torch.tensor(981), encoder_hidden_states=text, class_labels=labels, return_dict=False
+        )[0]
+        step_s = time.perf_counter() - t0
+    assert out.shape == (batch, 4, 64, 64)
+    return {
+        "case": f"full-size UNet ({n_params / 1e6:.0f} M params), 512x512, batch {batch}, 1 step",
+        "load_s": build_s,
+        "step_s": step_s,
+        "total_s": step_s,
+        "rss_before_mb": rss_before,
+        "peak_rss_mb": _peak_rss_mb(),
+    }
+
+
+def _child(case: str, steps: int, threads: int | None) -> dict[str, float | str]:
+    cmd = [sys.executable, __file__, "--child", case, "--steps", str(steps)]
+    if threads:
+        cmd += ["--threads", str(threads)]
+    out = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, check=False)
+    if out.returncode != 0:
+        raise SystemExit(f"case {case} failed:\n{out.stderr[-2000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--steps", type=int, default=10, help="denoising steps of the tiny case")
+    parser.add_argument("--full", action="store_true", help="also run one step of the full-size UNet")
+    parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    parser.add_argument("--child", choices=("tiny", "full"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        sys.path.insert(0, str(REPO))
+        import torch
+
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        result = case_tiny(args.steps) if args.child == "tiny" else case_full()
+        result["threads"] = torch.get_num_threads()
+        print(json.dumps(result))
+        return 0
+
+    rows = [_child("tiny", args.steps, args.threads)]
+    if args.full:
+        rows.append(_child("full", args.steps, args.threads))
+    head = f"{'case':<72} {'thr':>3} {'load/build s':>12} {'s/step':>9} {'RSS before MB':>13} {'peak RSS MB':>11}"
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(
+            f"{r['case']:<72} {r['threads']:>3} {r['load_s']:>12.2f} {r['step_s']:>9.3f} "
+            f"{r['rss_before_mb']:>13.0f} {r['peak_rss_mb']:>11.0f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
