@@ -1,0 +1,87 @@
+"""The viewer's numpy side: covariances, filtering, back-to-front order, level-of-detail subset."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+
+from engine.gaussians import Gaussians
+from viewer.sorting import DepthSorter, SortJob, back_to_front, lod_subset
+from viewer.splat_data import FilterSettings, SplatArrays, covariances
+from viewer.synthetic import synthetic_head
+
+
+def _random(n: int, seed: int = 0) -> Gaussians:
+    rng = np.random.default_rng(seed)
+    return Gaussians(
+        rng.normal(size=(n, 3)),
+        rng.normal(size=(n, 3)),
+        np.zeros((n, 0, 3)),
+        rng.normal(-3, 0.5, size=(n, 3)),
+        rng.normal(size=(n, 4)),
+        rng.normal(size=n),
+    )
+
+
+def test_covariances_are_r_s2_rt() -> None:
+    g = _random(50)
+    cov = covariances(g, chunk=16)
+    for i in (0, 17, 49):
+        w, x, y, z = g.rotations[i]
+        r = np.array(
+            [
+                [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+                [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+                [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+            ]
+        )
+        full = r @ np.diag(g.scales[i] ** 2) @ r.T
+        np.testing.assert_allclose(cov[i], full[[0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]], rtol=1e-4, atol=1e-9)
+
+
+def test_filter_mask_is_what_gaussians_filter_keeps() -> None:
+    g = _random(2000)
+    settings = FilterSettings(opacity_threshold=0.4, max_scale=0.06, crop_box=(-1, 1, -1, 1, -1, 1))
+    kept = g.filter(0.4, 0.06, None, (-1, 1, -1, 1, -1, 1))
+    mask = settings.mask(g)
+    assert 0 < mask.sum() < len(g)
+    np.testing.assert_array_equal(g.xyz[mask], kept.xyz)
+    assert FilterSettings().mask(g).all()
+
+
+def test_back_to_front_orders_by_view_depth() -> None:
+    pos = np.array([[0, 0, 0], [0, 5, 0], [0, -5, 0], [0, 1, 0]], np.float32)
+    # a camera on -Y looking toward +Y: depth w = y + 2.7
+    row = np.array([0.0, 1.0, 0.0, 2.7])
+    order = back_to_front(pos, np.arange(4), row)
+    assert order.tolist() == [1, 3, 0, 2]
+    assert back_to_front(pos, np.array([0, 2]), row).tolist() == [0, 2]
+
+
+def test_lod_subset_keeps_order_and_size() -> None:
+    arrays = SplatArrays.from_gaussians(synthetic_head(20_000))
+    order = back_to_front(arrays.pos, np.arange(20_000), np.array([0.0, 1.0, 0.0, 2.7]))
+    sub, fraction = lod_subset(order, arrays.lod_rank, 2000)
+    assert abs(len(sub) - 2000) < 200 and fraction == 0.1
+    position = {int(v): i for i, v in enumerate(order)}
+    assert all(position[int(a)] < position[int(b)] for a, b in itertools.pairwise(sub))
+    full, one = lod_subset(order, arrays.lod_rank, 50_000)
+    assert full is order and one == 1.0
+
+
+def test_sorter_thread_returns_the_newest_job_and_stops() -> None:
+    arrays = SplatArrays.from_gaussians(synthetic_head(5000))
+    sorter = DepthSorter()
+    try:
+        for gen, row in enumerate(([0.0, 1.0, 0.0, 2.7], [0.0, -1.0, 0.0, 2.7])):
+            sorter.submit(SortJob(arrays, gen, np.array(row), np.arange(5000), 1000))
+        assert sorter.wait_idle(10)
+        result = sorter.take_result()
+        assert result is not None and result.generation == 1
+        depth = result.full["a_pos"] @ np.array([0.0, -1.0, 0.0], np.float32)
+        assert np.all(np.diff(depth) <= 1e-6)  # farthest first
+        assert sorter.take_result() is None
+    finally:
+        sorter.close()
+    assert not sorter.alive

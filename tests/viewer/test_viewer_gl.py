@@ -1,0 +1,95 @@
+"""The VisPy viewport under Xvfb + Mesa: pixel probes on renders, not golden images."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from viewer.splat_data import FilterSettings
+from viewer.synthetic import synthetic_head
+
+pytestmark = pytest.mark.gl
+
+
+@pytest.fixture
+def viewer(qapp):  # type: ignore[no-untyped-def]
+    from viewer.canvas import GaussianViewer
+
+    v = GaussianViewer(size=(320, 240), show=True)
+    yield v
+    v.close()
+
+
+def _is_background(pixels: np.ndarray, background: tuple[float, float, float]) -> np.ndarray:
+    bg = np.round(np.array(background) * 255)
+    return np.abs(pixels.astype(float) - bg).max(axis=-1) <= 2
+
+
+def test_front_view_has_the_head_in_the_centre(viewer) -> None:  # type: ignore[no-untyped-def]
+    from viewer.canvas import BACKGROUNDS
+
+    viewer.set_gaussians(synthetic_head(20_000), reset_view=True)
+    img = viewer.render_image()
+    assert img.shape == (240, 320, 3)
+    bg = BACKGROUNDS["dark"]
+    assert not _is_background(img[110:130, 150:170], bg).any()
+    for corner in (img[:10, :10], img[:10, -10:], img[-10:, :10], img[-10:, -10:]):
+        assert _is_background(corner, bg).all()
+    # the face (toward -Y) is skin-coloured; the back of the head is hair
+    assert img[120, 160, 0] > 150
+    viewer.set_view("back")
+    back = viewer.render_image()
+    assert back[120, 160, 0] < 120
+
+
+def test_orbiting_changes_the_image_and_presets_restore_it(viewer) -> None:  # type: ignore[no-untyped-def]
+    viewer.set_gaussians(synthetic_head(20_000), reset_view=True)
+    front = viewer.render_image()
+    viewer.orbit(40.0)
+    turned = viewer.render_image()
+    head = (slice(80, 160), slice(120, 200))
+    assert float(np.abs(front[head].astype(int) - turned[head].astype(int)).mean()) > 8.0
+    viewer.reset_view()
+    again = viewer.render_image()
+    assert int(np.abs(front.astype(int) - again.astype(int)).max()) <= 2
+
+
+def test_filters_change_the_count_without_recomputing(viewer) -> None:  # type: ignore[no-untyped-def]
+    head = synthetic_head(20_000)
+    viewer.set_gaussians(head, reset_view=True)
+    assert viewer.visible_count == 20_000
+    full = viewer.render_image()
+    viewer.set_filter(FilterSettings(crop_box=(-1, 1, -1, 1, 0.0, 1)))  # keep the upper half
+    assert 0 < viewer.visible_count < 20_000
+    assert viewer.gaussians is head  # the result itself is untouched
+    cropped = viewer.render_image()
+    assert viewer.drawn_count == viewer.visible_count
+    lower = (slice(125, 160), slice(135, 185))  # the lower half of the head (chin, mouth)
+    assert float(np.abs(full[lower].astype(int) - cropped[lower].astype(int)).mean()) > 20
+
+
+def test_moving_draws_a_subset_and_still_draws_everything(viewer, qtbot) -> None:  # type: ignore[no-untyped-def]
+    viewer.set_gaussians(synthetic_head(50_000), reset_view=True)
+    viewer.render_image()
+    viewer._lod_budget = 5_000  # as if the measured frame cost were high
+    viewer.orbit(10.0)
+    viewer.canvas.update()
+    qtbot.waitUntil(lambda: viewer.moving and 0 < viewer.drawn_count < 50_000, timeout=10_000)
+    qtbot.waitUntil(lambda: not viewer.busy, timeout=20_000)
+    assert viewer.drawn_count == 50_000
+
+
+def test_background_toggle_and_close_stop_the_sort_thread(qapp) -> None:  # type: ignore[no-untyped-def]
+    from viewer.canvas import BACKGROUNDS, GaussianViewer
+
+    before = {t.name for t in threading.enumerate()}
+    v = GaussianViewer(size=(160, 120), show=True)
+    v.set_gaussians(synthetic_head(2000))
+    assert v.toggle_background() == "light"
+    img = v.render_image()
+    assert _is_background(img[:5, :5], BACKGROUNDS["light"]).all()
+    assert "splat-depth-sort" in {t.name for t in threading.enumerate()}
+    v.close()
+    assert {t.name for t in threading.enumerate()} == before

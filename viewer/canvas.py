@@ -1,0 +1,427 @@
+"""The Gaussian viewport: a VisPy SceneCanvas with a turntable camera and the splat visual.
+
+It reacts to a plain model (a Gaussians object plus a FilterSettings) and owns:
+- the back-to-front order, re-sorted on a background thread when the view direction turns by
+  more than ``resort_degrees`` (the result comes back through a VisPy timer on the GUI loop);
+- level of detail: while the camera moves it draws a random subset sized from the measured
+  frame cost so frames stay above ``target_fps``; ``still_delay`` seconds after the last
+  move it draws every splat again;
+- presets (front/left/right/back/top), reset (F), background toggle (B), screenshots.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import vispy
+from vispy import app, scene
+
+from engine.gaussians import Gaussians
+from viewer.sorting import DepthSorter, SortJob, SortResult, run_job
+from viewer.splat_data import FilterSettings, SplatArrays
+from viewer.splat_visual import Splat, projection_matrix
+
+BACKGROUNDS: dict[str, tuple[float, float, float]] = {
+    "dark": (0.11, 0.12, 0.14),
+    "light": (0.93, 0.94, 0.95),
+    "black": (0.0, 0.0, 0.0),
+    "white": (1.0, 1.0, 1.0),
+}
+
+# Camera presets in VisPy turntable terms. Azimuth 0 puts the eye on -Y (FaceLift's front
+# camera, the face looks toward -Y); +90 puts it on +X, FaceLift's "right" slot.
+PRESETS: dict[str, tuple[float, float]] = {
+    "front": (0.0, 0.0),
+    "right": (90.0, 0.0),
+    "back": (180.0, 0.0),
+    "left": (-90.0, 0.0),
+    "top": (0.0, 89.9),
+}
+FOV_DEG = 50.0
+LOD_MIN = 5_000
+LOD_MAX = 4_000_000
+DISTANCE = 2.7
+
+
+def configure_vispy() -> None:
+    """Select VisPy's Qt (PySide6) backend and the ``gl+`` GL binding (instancing needs it)."""
+    try:
+        vispy.use(app="pyside6", gl="gl+")
+    except RuntimeError:  # an app backend is already in use: keep it, still ask for gl+
+        vispy.use(gl="gl+")
+
+
+@dataclass
+class ViewerStats:
+    """What the status bar shows: splats drawn / visible / total, frames per second."""
+
+    drawn: int
+    visible: int
+    total: int
+    fps: float
+    moving: bool
+
+
+class SplatCanvas(scene.SceneCanvas):
+    """SceneCanvas that calls a hook before each draw and measures each frame's cost."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        self.before_draw: Callable[[], None] | None = None
+        self.after_draw: Callable[[float], None] | None = None
+        super().__init__(*args, **kwargs)
+
+    def on_draw(self, event: object) -> None:
+        t0 = time.perf_counter()
+        if self.before_draw is not None:
+            self.before_draw()
+        super().on_draw(event)
+        # Wait for the GPU so the measured cost is real (llvmpipe renders lazily).
+        self.context.finish()
+        if self.after_draw is not None:
+            self.after_draw(time.perf_counter() - t0)
+
+
+class GaussianViewer:
+    """The viewport. Embed ``viewer.native`` (a QWidget) in a layout.
+
+    target_fps: frame rate to hold while the camera moves (subset size adapts to it).
+    resort_degrees: view-direction change that triggers a background re-sort.
+    still_delay: seconds without camera motion before the full set is drawn again.
+    """
+
+    def __init__(
+        self,
+        size: tuple[int, int] = (800, 600),
+        parent: object = None,
+        background: str = "dark",
+        show: bool = False,
+        target_fps: float = 24.0,
+        resort_degrees: float = 3.0,
+        still_delay: float = 0.25,
+        lod_start: int = 15_000,
+    ) -> None:
+        configure_vispy()
+        self.target_fps = target_fps
+        self.resort_degrees = resort_degrees
+        self.background = background if background in BACKGROUNDS else "dark"
+        self.canvas = SplatCanvas(
+            keys=None, size=size, parent=parent, show=show, bgcolor=BACKGROUNDS[self.background]
+        )
+        self.canvas.before_draw = self._before_draw
+        self.canvas.after_draw = self._after_draw
+        self.view = self.canvas.central_widget.add_view()
+        self.camera = scene.TurntableCamera(
+            fov=FOV_DEG, distance=DISTANCE, elevation=0.0, azimuth=0.0, up="+z", center=(0.0, 0.0, 0.0)
+        )
+        self.view.camera = self.camera
+        self.splat = Splat(parent=self.view.scene)
+        self.canvas.events.key_press.connect(self._on_key)
+
+        self._base: Gaussians | None = None
+        self._arrays: SplatArrays | None = None
+        self._filter = FilterSettings()
+        self._visible: np.ndarray = np.zeros(0, np.int64)
+        self._generation = 0
+        self._sorter = DepthSorter()
+        self._result: SortResult | None = None
+        self._uploaded: tuple[int, int, str] | None = None  # (generation, id(result), "full"|"lod")
+        self._sorted_row: np.ndarray | None = None  # depth row of the newest submitted job
+        self._last_matrix: np.ndarray | None = None
+        self._moving = False
+        self._lod_budget = int(lod_start)
+        self._frame_costs: list[float] = []
+        self._frame_times: list[float] = []
+        self.stats_listeners: list[Callable[[ViewerStats], None]] = []
+        self.last_sort_seconds = 0.0
+
+        self._poll = app.Timer(interval=0.02, connect=self._poll_sorter, start=False)
+        self._still = app.Timer(interval=still_delay, connect=self._on_still, iterations=1, start=False)
+        self._closed = False
+
+    # ---- the model -------------------------------------------------------------------
+
+    @property
+    def native(self) -> object:
+        """The backend widget (a QWidget with the PySide6 backend)."""
+        return self.canvas.native
+
+    @property
+    def gaussians(self) -> Gaussians | None:
+        """The result being shown (unfiltered)."""
+        return self._base
+
+    @property
+    def visible_count(self) -> int:
+        """How many Gaussians pass the live filter."""
+        return len(self._visible)
+
+    @property
+    def drawn_count(self) -> int:
+        """How many splats the last upload draws (smaller while moving)."""
+        return self.splat.count
+
+    @property
+    def filter_settings(self) -> FilterSettings:
+        return self._filter
+
+    def set_gaussians(self, gaussians: Gaussians | None, reset_view: bool = False) -> None:
+        """Show ``gaussians`` (None clears). Draw attributes are computed once here."""
+        self._base = gaussians
+        self._arrays = (
+            None if gaussians is None or len(gaussians) == 0 else SplatArrays.from_gaussians(gaussians)
+        )
+        if reset_view:
+            self.reset_view()
+        self._refilter()
+
+    def set_filter(self, settings: FilterSettings) -> None:
+        """Re-filter the current result live (no recomputation of the Gaussians)."""
+        self._filter = settings
+        self._refilter()
+
+    def _refilter(self) -> None:
+        self._generation += 1
+        if self._base is None or self._arrays is None:
+            self._visible = np.zeros(0, np.int64)
+            self._result = None
+            self._uploaded = None
+            self.splat.set_data({})
+        else:
+            self._visible = np.flatnonzero(self._filter.mask(self._base)).astype(np.int64)
+            self._submit_sort(self._current_matrix())
+        self._emit_stats()
+        self.canvas.update()
+
+    # ---- camera ----------------------------------------------------------------------
+
+    def set_view(self, name: str) -> None:
+        """Jump to a preset: front, left, right, back, top."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown view {name!r}; choose one of {', '.join(PRESETS)}")
+        azimuth, elevation = PRESETS[name]
+        self.camera.set_state(
+            {
+                "azimuth": azimuth,
+                "elevation": elevation,
+                "center": (0.0, 0.0, 0.0),
+                "fov": FOV_DEG,
+                "roll": 0.0,
+            }
+        )
+        self.camera.distance = DISTANCE
+        self.camera.view_changed()
+
+    def reset_view(self) -> None:
+        """Back to the front view at the FaceLift camera distance (key F)."""
+        self.set_view("front")
+
+    def orbit(self, d_azimuth: float, d_elevation: float = 0.0) -> None:
+        """Turn the camera around +Z by degrees (what dragging does)."""
+        self.camera.orbit(d_azimuth, d_elevation)
+
+    def set_background(self, name: str) -> None:
+        if name not in BACKGROUNDS:
+            raise ValueError(f"unknown background {name!r}; choose one of {', '.join(BACKGROUNDS)}")
+        self.background = name
+        self.canvas.bgcolor = BACKGROUNDS[name]
+        self.canvas.update()
+
+    def toggle_background(self) -> str:
+        """Cycle dark -> light -> black -> white; returns the new name (key B)."""
+        names = list(BACKGROUNDS)
+        self.set_background(names[(names.index(self.background) + 1) % len(names)])
+        return self.background
+
+    def _on_key(self, event: object) -> None:
+        key = getattr(getattr(event, "key", None), "name", "")
+        if key == "F":
+            self.reset_view()
+        elif key == "B":
+            self.toggle_background()
+
+    # ---- sorting and level of detail -------------------------------------------------
+
+    def _current_matrix(self) -> np.ndarray:
+        """Math matrix A (4,4) with clip = A @ (x,y,z,1) for the current camera."""
+        tr = self.splat.transforms.get_transform("visual", "render")
+        return projection_matrix(tr).T
+
+    def _submit_sort(self, a: np.ndarray) -> None:
+        if self._arrays is None:
+            return
+        row = a[3].copy()
+        self._sorted_row = row
+        self._sorter.submit(SortJob(self._arrays, self._generation, row, self._visible, self._lod_budget))
+        if not self._poll.running:
+            self._poll.start()
+
+    def _needs_resort(self, a: np.ndarray) -> bool:
+        if self._sorted_row is None:
+            return True
+        f_old = self._sorted_row[:3] / max(np.linalg.norm(self._sorted_row[:3]), 1e-12)
+        f_new = a[3, :3] / max(np.linalg.norm(a[3, :3]), 1e-12)
+        angle = math.degrees(math.acos(float(np.clip(np.dot(f_old, f_new), -1.0, 1.0))))
+        # depth offset changes when the eye moves along the view direction (zoom, pan)
+        shift = abs(float(a[3, 3] - self._sorted_row[3])) / max(abs(float(self._sorted_row[3])), 1e-6)
+        return angle > self.resort_degrees or shift > 0.1
+
+    def _before_draw(self) -> None:
+        if self._arrays is None:
+            return
+        a = self._current_matrix()
+        if self._last_matrix is not None and not np.allclose(a, self._last_matrix, rtol=1e-6, atol=1e-7):
+            self._moving = True
+            self._still.stop()
+            self._still.start()
+        self._last_matrix = a
+        if self._needs_resort(a):
+            self._submit_sort(a)
+        self._upload_for_mode()
+
+    def _upload_for_mode(self) -> None:
+        result = self._result
+        if result is None or result.generation != self._generation:
+            return
+        mode = "lod" if self._moving and result.lod_fraction < 1.0 else "full"
+        key = (result.generation, id(result), mode)
+        if key == self._uploaded:
+            return
+        if mode == "lod":
+            # Fewer splats cover less area: widen each a little so the surface reads as one.
+            # (Full compensation, 1/sqrt(p), would cost as many fragments as the full set.)
+            scale = min(2.5, max(result.lod_fraction, 1e-6) ** -0.25)
+            self.splat.set_data(result.lod, size_scale=scale)
+        else:
+            self.splat.set_data(result.full)
+        self._uploaded = key
+
+    def _after_draw(self, seconds: float) -> None:
+        now = time.perf_counter()
+        self._frame_times = [t for t in self._frame_times if now - t < 2.0] + [now]
+        drawn = self.splat.count
+        if self._moving and drawn > 0 and self._uploaded is not None and self._uploaded[2] == "lod":
+            self._frame_costs = ([*self._frame_costs, seconds / drawn])[-8:]
+            per_splat = float(np.median(self._frame_costs))
+            budget = 0.8 / (self.target_fps * per_splat)  # 20 % head-room
+            self._lod_budget = int(np.clip(budget, LOD_MIN, LOD_MAX))
+        elif not self._moving and drawn > 0 and self._uploaded is not None:
+            # a full frame also tells the cost per splat; a first move can use it
+            per_splat = seconds / drawn
+            self._lod_budget = int(np.clip(0.8 / (self.target_fps * per_splat), LOD_MIN, LOD_MAX))
+        self._emit_stats()
+
+    def _poll_sorter(self, _event: object = None) -> None:
+        result = self._sorter.take_result()
+        if result is not None:
+            self.last_sort_seconds = result.seconds
+            if result.generation == self._generation:
+                self._result = result
+                self.canvas.update()
+        if not self._sorter.pending:
+            self._poll.stop()
+
+    def _on_still(self, _event: object = None) -> None:
+        self._moving = False
+        if self._last_matrix is not None and self._needs_resort(self._last_matrix):
+            self._submit_sort(self._last_matrix)
+        self.canvas.update()
+
+    @property
+    def moving(self) -> bool:
+        return self._moving
+
+    @property
+    def lod_budget(self) -> int:
+        return self._lod_budget
+
+    @property
+    def busy(self) -> bool:
+        """True while a sort is pending or the drawn set is not the full, current one."""
+        if self._arrays is None:
+            return False
+        if self._sorter.pending or self._result is None or self._result.generation != self._generation:
+            return True
+        return self._moving or self._uploaded is None or self._uploaded[2] != "full"
+
+    def settle(self) -> None:
+        """Finish any motion and sort synchronously so the next draw is final (GUI thread)."""
+        self._still.stop()
+        self._moving = False
+        if self._arrays is None:
+            return
+        self._sorter.wait_idle()
+        self._poll_sorter()
+        a = self._current_matrix()
+        self._last_matrix = a
+        if self._result is None or self._result.generation != self._generation or self._needs_resort(a):
+            self._sorted_row = a[3].copy()
+            self._result = run_job(
+                SortJob(self._arrays, self._generation, self._sorted_row, self._visible, self._lod_budget)
+            )
+        self._upload_for_mode()
+
+    # ---- output ----------------------------------------------------------------------
+
+    def render_image(self, size: tuple[int, int] | None = None) -> np.ndarray:
+        """The current view with every visible splat, (H,W,3) uint8 RGB."""
+        self.settle()
+        img = self.canvas.render(size=size, alpha=False)
+        return np.ascontiguousarray(img[..., :3])
+
+    def render_square(self, size: int) -> np.ndarray:
+        """The centred square of the view at ``size`` x ``size``, (size,size,3) uint8 RGB."""
+        self.settle()
+        w, h = self.canvas.size
+        side = min(w, h)
+        region = ((w - side) // 2, (h - side) // 2, side, side)
+        img = self.canvas.render(region=region, size=(size, size), alpha=False)
+        return np.ascontiguousarray(img[..., :3])
+
+    def render_orbit_frame(self, azimuth: float, elevation: float, size: int) -> np.ndarray:
+        """A turntable frame at VisPy azimuth/elevation (degrees); the user's view is restored."""
+        state = self.camera.get_state()
+        distance = self.camera.distance
+        try:
+            self.camera.set_state({"azimuth": azimuth, "elevation": elevation, "center": (0.0, 0.0, 0.0)})
+            self.camera.distance = DISTANCE
+            self.camera.view_changed()
+            return self.render_square(size)
+        finally:
+            self.camera.set_state(state)
+            self.camera.distance = distance
+            self.camera.view_changed()
+
+    @property
+    def fps(self) -> float:
+        """Frames drawn during the last two seconds, per second."""
+        now = time.perf_counter()
+        recent = [t for t in self._frame_times if now - t < 2.0]
+        if len(recent) < 2:
+            return 0.0
+        return (len(recent) - 1) / max(recent[-1] - recent[0], 1e-6)
+
+    def stats(self) -> ViewerStats:
+        total = 0 if self._base is None else len(self._base)
+        return ViewerStats(self.splat.count, len(self._visible), total, self.fps, self._moving)
+
+    def _emit_stats(self) -> None:
+        if not self.stats_listeners:
+            return
+        s = self.stats()
+        for listener in list(self.stats_listeners):
+            listener(s)
+
+    def close(self) -> None:
+        """Stop timers and the sorting thread, close the canvas (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._poll.stop()
+        self._still.stop()
+        self._sorter.close()
+        self.stats_listeners.clear()
+        self.canvas.close()
