@@ -1,0 +1,141 @@
+"""Parameters panel: engine, seed, guidance, steps, auto-crop, device, memory preset."""
+
+from __future__ import annotations
+
+import random
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QStandardItemModel
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QWidget,
+)
+
+from facelift_desktop.settings import Parameters
+
+ENGINES = (("facelift", "FaceLift (diffusion + GS-LRM)"), ("instant", "Instant (built-in, offline)"))
+DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("cuda", "CUDA GPU"))
+MEMORY_PRESETS = (
+    ("auto", "Automatic"),
+    ("high", "High (≥ 16 GB)"),
+    ("balanced", "Balanced (12 GB)"),
+    ("low", "Low (8 GB)"),
+)
+
+
+def _fill(combo: QComboBox, items: tuple[tuple[str, str], ...]) -> None:
+    for key, label in items:
+        combo.addItem(label, key)
+
+
+def _select(combo: QComboBox, key: str) -> None:
+    index = combo.findData(key)
+    if index >= 0:
+        combo.setCurrentIndex(index)
+
+
+class ParametersPanel(QWidget):
+    """Edits :class:`Parameters`; emits ``changed`` on every edit."""
+
+    changed = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.engine = QComboBox()
+        _fill(self.engine, ENGINES)
+        self.engine_note = QLabel("")
+        self.engine_note.setObjectName("warning")
+        self.engine_note.setWordWrap(True)
+        self.engine_note.hide()
+        self.seed = QSpinBox()
+        self.seed.setRange(0, 2**31 - 1)
+        self.random_seed = QPushButton("Random")
+        self.random_seed.setToolTip("Pick a random seed")
+        self.random_seed.clicked.connect(lambda: self.seed.setValue(random.randint(0, 99_999)))
+        self.guidance = QDoubleSpinBox()
+        self.guidance.setRange(1.0, 10.0)
+        self.guidance.setSingleStep(0.1)
+        self.guidance.setDecimals(1)
+        self.steps = QSpinBox()
+        self.steps.setRange(10, 100)
+        self.auto_crop = QCheckBox("Detect the face and crop")
+        self.device = QComboBox()
+        _fill(self.device, DEVICES)
+        self.memory = QComboBox()
+        _fill(self.memory, MEMORY_PRESETS)
+
+        seed_row = QHBoxLayout()
+        seed_row.addWidget(self.seed, 1)
+        seed_row.addWidget(self.random_seed)
+        form = QFormLayout(self)
+        form.setContentsMargins(0, 0, 0, 0)
+        form.addRow("Engine", self.engine)
+        form.addRow("", self.engine_note)
+        form.addRow("Seed", seed_row)
+        form.addRow("Guidance", self.guidance)
+        form.addRow("Steps", self.steps)
+        form.addRow("Auto-crop", self.auto_crop)
+        form.addRow("Device", self.device)
+        form.addRow("Memory", self.memory)
+        self.set_parameters(Parameters())
+        for w in (self.seed, self.steps):
+            w.valueChanged.connect(self._on_change)
+        self.guidance.valueChanged.connect(self._on_change)
+        self.auto_crop.toggled.connect(self._on_change)
+        for c in (self.engine, self.device, self.memory):
+            c.currentIndexChanged.connect(self._on_change)
+
+    def _on_change(self, *_args: object) -> None:
+        self._update_enabled()
+        self.changed.emit()
+
+    def _update_enabled(self) -> None:
+        diffusion = self.engine.currentData() == "facelift"
+        for w in (self.seed, self.random_seed, self.guidance, self.steps, self.memory):
+            w.setEnabled(diffusion)
+
+    def parameters(self) -> Parameters:
+        return Parameters(
+            engine=str(self.engine.currentData()),
+            seed=int(self.seed.value()),
+            guidance_scale=round(float(self.guidance.value()), 1),
+            num_steps=int(self.steps.value()),
+            auto_crop=bool(self.auto_crop.isChecked()),
+            device=str(self.device.currentData()),
+            memory_preset=str(self.memory.currentData()),
+        )
+
+    def set_parameters(self, params: Parameters) -> None:
+        _select(self.engine, params.engine)
+        self.seed.setValue(params.seed)
+        self.guidance.setValue(params.guidance_scale)
+        self.steps.setValue(params.num_steps)
+        self.auto_crop.setChecked(params.auto_crop)
+        _select(self.device, params.device)
+        _select(self.memory, params.memory_preset)
+        self._update_enabled()
+
+    def set_facelift_available(self, available: bool, reason: str = "") -> None:
+        """Enable or disable the FaceLift engine item; a disabled item shows why."""
+        model = self.engine.model()
+        assert isinstance(model, QStandardItemModel)
+        item = model.item(self.engine.findData("facelift"))
+        item.setEnabled(available)
+        item.setToolTip("" if available else reason)
+        self.engine_note.setText("" if available else f"FaceLift unavailable: {reason}")
+        self.engine_note.setVisible(not available)
+        if not available and self.engine.currentData() == "facelift":
+            _select(self.engine, "instant")
+
+    @property
+    def facelift_available(self) -> bool:
+        model = self.engine.model()
+        assert isinstance(model, QStandardItemModel)
+        return bool(model.item(self.engine.findData("facelift")).isEnabled())

@@ -1,0 +1,172 @@
+"""Viewport panel: hosts the VisPy Gaussian viewer, view presets and the live filter sliders."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.gaussians import Gaussians
+
+if TYPE_CHECKING:
+    from viewer.canvas import GaussianViewer, ViewerStats
+
+# Slider ranges (integer ticks -> values). The last tick of max-scale and crop means "off".
+OPACITY_TICKS = 100  # threshold = tick / 200 -> 0 .. 0.5
+SCALE_TICKS = 100  # max scale = 0.002 * 100**(tick/100) -> 0.002 .. 0.2; 100 = off
+CROP_TICKS = 100  # half-size = 0.2 + 0.8 * tick/100 -> 0.2 .. 1.0; 100 = off
+
+
+def opacity_from_tick(tick: int) -> float | None:
+    return None if tick <= 0 else tick / 200.0
+
+
+def scale_from_tick(tick: int) -> float | None:
+    return None if tick >= SCALE_TICKS else 0.002 * 100.0 ** (tick / SCALE_TICKS)
+
+
+def crop_from_tick(tick: int) -> tuple[float, float, float, float, float, float] | None:
+    if tick >= CROP_TICKS:
+        return None
+    h = 0.2 + 0.8 * tick / CROP_TICKS
+    return (-h, h, -h, h, -h, h)
+
+
+class ViewportPanel(QWidget):
+    """The 3D view. With ``use_gl=False`` (tests without a display) a placeholder stands in."""
+
+    stats_changed = Signal(object)  # ViewerStats
+
+    def __init__(self, use_gl: bool = True, background: str = "dark") -> None:
+        super().__init__()
+        self.viewer: GaussianViewer | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+
+        bar = QHBoxLayout()
+        bar.setSpacing(2)
+        self.view_buttons: dict[str, QToolButton] = {}
+        for name in ("front", "left", "right", "back", "top"):
+            b = QToolButton()
+            b.setText(name.capitalize())
+            b.setToolTip(f"{name.capitalize()} view")
+            b.clicked.connect(lambda _=False, n=name: self.set_view(n))
+            bar.addWidget(b)
+            self.view_buttons[name] = b
+        self.reset_button = QToolButton()
+        self.reset_button.setText("Reset (F)")
+        self.reset_button.clicked.connect(lambda: self.set_view("front"))
+        self.bg_button = QToolButton()
+        self.bg_button.setText("Background")
+        self.bg_button.setToolTip("Cycle the background colour (B)")
+        self.bg_button.clicked.connect(self.toggle_background)
+        bar.addWidget(self.reset_button)
+        bar.addStretch(1)
+        self.hint = QLabel("Drag: orbit · Shift+drag: pan · Wheel: zoom")
+        self.hint.setObjectName("dim")
+        bar.addWidget(self.hint)
+        bar.addWidget(self.bg_button)
+        layout.addLayout(bar)
+
+        if use_gl:
+            from viewer.canvas import GaussianViewer
+
+            self.viewer = GaussianViewer(parent=self, background=background)
+            self.viewer.stats_listeners.append(self.stats_changed.emit)
+            canvas_widget = self.viewer.native
+            layout.addWidget(canvas_widget, 1)  # type: ignore[arg-type]
+        else:
+            placeholder = QLabel("3D view unavailable (no OpenGL display)")
+            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            placeholder.setObjectName("viewportPlaceholder")
+            layout.addWidget(placeholder, 1)
+
+        self.opacity_slider = QSlider(Qt.Orientation.Horizontal)
+        self.opacity_slider.setRange(0, OPACITY_TICKS)
+        self.scale_slider = QSlider(Qt.Orientation.Horizontal)
+        self.scale_slider.setRange(0, SCALE_TICKS)
+        self.scale_slider.setValue(SCALE_TICKS)
+        self.crop_slider = QSlider(Qt.Orientation.Horizontal)
+        self.crop_slider.setRange(0, CROP_TICKS)
+        self.crop_slider.setValue(CROP_TICKS)
+        self.opacity_value = QLabel()
+        self.scale_value = QLabel()
+        self.crop_value = QLabel()
+        filters = QFormLayout()
+        filters.setContentsMargins(0, 0, 0, 0)
+        for label, slider, value in (
+            ("Min opacity", self.opacity_slider, self.opacity_value),
+            ("Max scale", self.scale_slider, self.scale_value),
+            ("Crop box", self.crop_slider, self.crop_value),
+        ):
+            row = QHBoxLayout()
+            row.addWidget(slider, 1)
+            value.setMinimumWidth(64)
+            value.setObjectName("dim")
+            row.addWidget(value)
+            filters.addRow(label, row)
+            slider.valueChanged.connect(self._apply_filter)
+        layout.addLayout(filters)
+        self._apply_filter()
+
+    # ---- model -----------------------------------------------------------------------
+
+    def set_gaussians(self, gaussians: Gaussians | None, reset_view: bool = False) -> None:
+        if self.viewer is not None:
+            self.viewer.set_gaussians(gaussians, reset_view=reset_view)
+
+    def filter_settings(self) -> object:
+        from viewer.splat_data import FilterSettings
+
+        return FilterSettings(
+            opacity_threshold=opacity_from_tick(self.opacity_slider.value()),
+            max_scale=scale_from_tick(self.scale_slider.value()),
+            crop_box=crop_from_tick(self.crop_slider.value()),
+        )
+
+    def _apply_filter(self, *_args: object) -> None:
+        o = opacity_from_tick(self.opacity_slider.value())
+        s = scale_from_tick(self.scale_slider.value())
+        c = crop_from_tick(self.crop_slider.value())
+        self.opacity_value.setText("off" if o is None else f"> {o:.3f}")
+        self.scale_value.setText("off" if s is None else f"< {s:.3f}")
+        self.crop_value.setText("off" if c is None else f"±{c[1]:.2f}")
+        if self.viewer is not None:
+            self.viewer.set_filter(self.filter_settings())  # type: ignore[arg-type]
+
+    def reset_filters(self) -> None:
+        for slider, value in (
+            (self.opacity_slider, 0),
+            (self.scale_slider, SCALE_TICKS),
+            (self.crop_slider, CROP_TICKS),
+        ):
+            slider.blockSignals(True)
+            slider.setValue(value)
+            slider.blockSignals(False)
+        self._apply_filter()
+
+    # ---- camera ----------------------------------------------------------------------
+
+    def set_view(self, name: str) -> None:
+        if self.viewer is not None:
+            self.viewer.set_view(name)
+
+    def toggle_background(self) -> str:
+        return self.viewer.toggle_background() if self.viewer is not None else ""
+
+    def stats(self) -> ViewerStats | None:
+        return None if self.viewer is None else self.viewer.stats()
+
+    def close_viewer(self) -> None:
+        if self.viewer is not None:
+            self.viewer.close()

@@ -1,0 +1,87 @@
+"""The six generated views as a strip of thumbnails; click one to enlarge it."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from engine.api import VIEW_NAMES
+from facelift_desktop.images import to_pixmap
+
+THUMB = 96
+
+
+class ClickableLabel(QLabel):
+    clicked = Signal()
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:  # noqa: N802 (Qt name)
+        if (
+            event.button() == Qt.MouseButton.LeftButton
+            and self.pixmap() is not None
+            and not self.pixmap().isNull()
+        ):
+            self.clicked.emit()
+        super().mouseReleaseEvent(event)
+
+
+class ImageDialog(QDialog):
+    """A bigger look at one view."""
+
+    def __init__(self, image: np.ndarray, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        label = QLabel()
+        label.setPixmap(to_pixmap(image, 640))
+        layout = QVBoxLayout(self)
+        layout.addWidget(label)
+
+
+class ViewsStrip(QWidget):
+    """Six thumbnails in FaceLift slot order (front, front-right, right, back, left, front-left)."""
+
+    view_clicked = Signal(int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.views: np.ndarray | None = None
+        self.thumbs: list[ClickableLabel] = []
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        for i, name in enumerate(VIEW_NAMES):
+            col = QVBoxLayout()
+            thumb = ClickableLabel()
+            thumb.setObjectName("imageSlot")
+            thumb.setFixedSize(THUMB, THUMB)
+            thumb.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            thumb.setToolTip(f"{name.replace('_', ' ')} view — click to enlarge")
+            thumb.clicked.connect(lambda i=i: self._open(i))
+            caption = QLabel(name.replace("_", "-"))
+            caption.setObjectName("dim")
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            col.addWidget(thumb)
+            col.addWidget(caption)
+            layout.addLayout(col)
+            self.thumbs.append(thumb)
+        layout.addStretch(1)
+        self.dialog: ImageDialog | None = None
+        self.set_views(None)
+
+    def set_views(self, views: np.ndarray | None) -> None:
+        """(6,H,W,3) uint8 or None (instant engine: no generated views)."""
+        self.views = views
+        for i, thumb in enumerate(self.thumbs):
+            thumb.clear()
+            if views is not None and i < len(views):
+                thumb.setPixmap(to_pixmap(views[i], THUMB - 4))
+            else:
+                thumb.setText("—")
+
+    def _open(self, index: int) -> None:
+        if self.views is None:
+            return
+        self.view_clicked.emit(index)
+        self.dialog = ImageDialog(self.views[index], f"View: {VIEW_NAMES[index].replace('_', ' ')}", self)
+        self.dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.dialog.show()
