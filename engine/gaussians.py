@@ -143,7 +143,7 @@ class Gaussians:
     def sh_degree(self) -> int:
         return round(np.sqrt(self.sh_rest.shape[1] + 1)) - 1
 
-    def subset(self, selection: np.ndarray | slice | Sequence[int]) -> Gaussians:
+    def subset(self, selection: np.ndarray | slice | Sequence[int] | int) -> Gaussians:
         """The Gaussians picked by a boolean mask (N,) or an index array, order kept."""
         sel: np.ndarray | slice
         if isinstance(selection, slice):

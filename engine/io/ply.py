@@ -362,6 +362,10 @@ _REQUIRED = {
 
 def _resolve_columns(path: Path, names: list[str]) -> dict[str, list[str]]:
     present = set(names)
+    if "packed_position" in present:
+        raise _fail(
+            path, "compressed PLY (SuperSplat packed layout) is not supported; export it uncompressed"
+        )
     missing = [p for props in _REQUIRED.values() for p in props if p not in present]
     if missing:
         raise _fail(path, f"not a 3D Gaussian-splat PLY: missing vertex properties {' '.join(missing)}")

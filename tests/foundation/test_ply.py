@@ -539,3 +539,13 @@ def test_chunked_read_with_sh_appearing_late(tmp_path, monkeypatch):
     for flavour in ("facelift", "inria"):
         save_ply(g, path, flavour=flavour)
         assert_same(load_ply(path), g)
+
+
+def test_compressed_ply_gets_a_specific_message(tmp_path):
+    chunk = np.zeros(1, dtype=[(n, "f4") for n in ("min_x", "max_x")])
+    vert = np.zeros(
+        3, dtype=[(n, "u4") for n in ("packed_position", "packed_rotation", "packed_scale", "packed_color")]
+    )
+    path = tmp_path / "scene.compressed.ply"
+    PlyData([PlyElement.describe(chunk, "chunk"), PlyElement.describe(vert, "vertex")]).write(str(path))
+    _expect_input_error(path, "compressed")
