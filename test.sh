@@ -4,6 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/bootstrap.sh
+# PACKAGING=1 also runs tests/packaging: build the .deb, install it, use it, remove it (as root).
+if [ "${PACKAGING:-}" = 1 ]; then SYSTEM_PACKAGES+=(desktop-file-utils); fi
 ensure_system_packages
 ensure_venv dev
 export PATH="$PWD/.venv/bin:$PATH"

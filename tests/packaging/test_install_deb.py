@@ -1,0 +1,263 @@
+"""Build the .deb, install it with dpkg, use the installed app and CLI, remove it: nothing remains.
+
+Runs only with PACKAGING=1 (``PACKAGING=1 ./test.sh``): it freezes the app with PyInstaller
+(incremental; several minutes on two cores), needs root for ``dpkg -i``/``dpkg -r`` and an X
+display (test.sh provides Xvfb). PACKAGING_REUSE_BUNDLE=1 packages the existing
+dist/facelift-desktop instead of rebuilding it first.
+
+The tests run in file order and share one installation: the last one removes the package.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[2]
+PACKAGE = "facelift-desktop"
+OPT = Path("/opt") / PACKAGE
+BIN_APP = Path("/usr/bin") / PACKAGE
+BIN_CLI = Path("/usr/bin/facelift")
+DESKTOP_FILE = Path(f"/usr/share/applications/{PACKAGE}.desktop")
+ICON_256 = Path(f"/usr/share/icons/hicolor/256x256/apps/{PACKAGE}.png")
+SAMPLE = REPO / "resources" / "samples" / "astronaut.png"
+XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24 +extension GLX"]
+QT_SYSTEM_LIBS = (
+    "libgl1",
+    "libegl1",
+    "libxkbcommon-x11-0",
+    "libxcb-cursor0",
+    "libxcb-icccm4",
+    "libxcb-image0",
+    "libxcb-keysyms1",
+    "libxcb-randr0",
+    "libxcb-render-util0",
+    "libxcb-shape0",
+    "libxcb-xinerama0",
+    "libfontconfig1",
+    "libdbus-1-3",
+    "libglib2.0-0",
+)
+
+pytestmark = [
+    pytest.mark.packaging,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        os.environ.get("PACKAGING") != "1", reason="builds and installs the .deb: run PACKAGING=1 ./test.sh"
+    ),
+]
+
+
+def _version() -> str:
+    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
+
+
+def _run(
+    cmd: list[str], timeout: float, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
+
+
+def _gui(cmd: list[str]) -> list[str]:
+    """Run under the current display, or a private Xvfb when there is none."""
+    if os.environ.get("DISPLAY"):
+        return cmd
+    if shutil.which("xvfb-run") is None:
+        pytest.fail("no DISPLAY and no xvfb-run: install xvfb (./test.sh does as root)")
+    return [*XVFB, *cmd]
+
+
+def _user_env(home: Path) -> dict[str, str]:
+    """A fresh user: settings and caches go to this HOME's XDG folders (never /opt)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "QT_"))}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        PATH="/usr/local/bin:/usr/bin:/bin",
+    )
+    return env
+
+
+def _is_installed() -> bool:
+    out = _run(["dpkg-query", "-W", "-f=${Status}", PACKAGE], timeout=30)
+    return out.returncode == 0 and "install ok installed" in out.stdout
+
+
+@pytest.fixture(scope="module")
+def deb() -> Path:
+    if shutil.which("dpkg-deb") is None:
+        pytest.fail("dpkg-deb not found: the .deb can only be built on Debian/Ubuntu")
+    cmd = [sys.executable, str(REPO / "packaging" / "build_deb.py")]
+    if os.environ.get("PACKAGING_REUSE_BUNDLE") != "1":
+        cmd.append("--rebuild")
+    built = _run(cmd, timeout=3 * 3600)
+    assert built.returncode == 0, f"build_deb failed:\n{built.stdout[-3000:]}\n{built.stderr[-3000:]}"
+    path = REPO / "dist" / f"{PACKAGE}_{_version()}_amd64.deb"
+    assert path.is_file(), built.stdout
+    return path
+
+
+@pytest.fixture(scope="module")
+def installed(deb: Path) -> Iterator[list[Path]]:
+    """Install the .deb; yields what ``dpkg -L`` lists. Removed again after the module."""
+    if os.geteuid() != 0:
+        pytest.fail("dpkg -i needs root (run PACKAGING=1 ./test.sh as root)")
+    done = _run(["dpkg", "-i", str(deb)], timeout=900)
+    assert done.returncode == 0, done.stderr
+    listed = _run(["dpkg", "-L", PACKAGE], timeout=60)
+    yield [Path(line) for line in listed.stdout.splitlines() if line.strip() and line != "/."]
+    if _is_installed():
+        _run(["dpkg", "-r", PACKAGE], timeout=900)
+
+
+@pytest.fixture
+def user_home(tmp_path: Path) -> Path:
+    home = tmp_path / "home"
+    home.mkdir()
+    return home
+
+
+def test_deb_metadata_and_contents(deb: Path) -> None:
+    fields = _run(["dpkg-deb", "-f", str(deb)], timeout=60).stdout
+    control = dict(
+        line.split(": ", 1) for line in fields.splitlines() if ": " in line and not line.startswith(" ")
+    )
+    assert control["Package"] == PACKAGE
+    assert control["Version"] == _version()
+    assert control["Architecture"] == "amd64"
+    assert "<" in control["Maintainer"] and "@" in control["Maintainer"]
+    assert control["Description"].strip()
+    depends = {d.strip().split(" ")[0] for d in control["Depends"].split(",")}
+    assert set(QT_SYSTEM_LIBS) <= depends, set(QT_SYSTEM_LIBS) - depends
+    listing = _run(["dpkg-deb", "-c", str(deb)], timeout=600).stdout
+    for expected in (
+        f"./opt/{PACKAGE}/{PACKAGE}",
+        f"./usr/bin/{PACKAGE} -> /opt/{PACKAGE}/{PACKAGE}",
+        f"./usr/bin/facelift -> /opt/{PACKAGE}/facelift",
+        f"./usr/share/applications/{PACKAGE}.desktop",
+        f"./usr/share/icons/hicolor/256x256/apps/{PACKAGE}.png",
+        f"./usr/share/icons/hicolor/scalable/apps/{PACKAGE}.svg",
+    ):
+        assert expected in listing, expected
+    # Weights are never shipped (size, licence): no checkpoints in the package.
+    assert ".safetensors" not in listing.replace("resources/clr_embeds.safetensors", "")
+    assert "ckpt_" not in listing
+
+
+def test_installed_entry_points_and_desktop_integration(installed: list[Path]) -> None:
+    assert BIN_APP.resolve() == OPT / PACKAGE and os.access(BIN_APP, os.X_OK)
+    assert BIN_CLI.resolve() == OPT / PACKAGE and os.access(BIN_CLI, os.X_OK)
+    entry = DESKTOP_FILE.read_text(encoding="utf-8")
+    assert f"Exec={BIN_APP} %f" in entry
+    assert f"Icon={PACKAGE}" in entry
+    mime = next(line for line in entry.splitlines() if line.startswith("MimeType="))
+    assert {"image/jpeg", "image/png", "image/webp"} <= set(mime.removeprefix("MimeType=").split(";"))
+    with Image.open(ICON_256) as icon:
+        assert icon.size == (256, 256)
+    if shutil.which("desktop-file-validate"):
+        check = _run(["desktop-file-validate", str(DESKTOP_FILE)], timeout=60)
+        assert check.returncode == 0, check.stdout + check.stderr
+    cache = Path("/usr/share/applications/mimeinfo.cache")
+    if shutil.which("update-desktop-database"):  # postinst ran it: "Open with" knows the app
+        assert f"{PACKAGE}.desktop" in cache.read_text(encoding="utf-8")
+    version = _run([str(BIN_CLI), "--version"], timeout=120)
+    assert version.returncode == 0 and _version() in version.stdout
+
+
+def test_installed_self_test_passes(installed: list[Path], user_home: Path) -> None:
+    run = _run(_gui([str(BIN_APP), "--self-test"]), timeout=900, env=_user_env(user_home))
+    assert run.returncode == 0, f"self-test failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
+    assert "self-test passed" in run.stdout
+    assert "(bundle," in run.stdout  # it really ran frozen, not from a source checkout
+
+
+def test_installed_app_shows_the_head(installed: list[Path], user_home: Path, tmp_path: Path) -> None:
+    shot = tmp_path / "window.png"
+    run = _run(
+        _gui([str(BIN_APP), str(SAMPLE), "--screenshot", str(shot), "--quit"]),
+        timeout=900,
+        env=_user_env(user_home),
+    )
+    assert run.returncode == 0, f"app failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    assert shot.is_file(), run.stderr[-3000:]
+    img = np.asarray(Image.open(shot).convert("RGB")).astype(np.int16)
+    assert img.shape[0] >= 300 and img.shape[1] >= 400, img.shape
+    assert_viewport_shows_head(img)
+
+
+def assert_viewport_shows_head(img: np.ndarray) -> None:
+    """Pixel probes on the window screenshot: the largest flat-coloured area is the 3D viewport's
+    background; inside its bounding box there must be a blob of other (head) colours, and the
+    viewport's corners must be background."""
+    h, w, _ = img.shape
+    quantised = (img // 16).reshape(-1, 3)
+    colours, counts = np.unique(quantised, axis=0, return_counts=True)
+    background = colours[np.argmax(counts)]
+    is_bg = np.all(img // 16 == background, axis=-1)
+    rows = np.flatnonzero(is_bg.mean(axis=1) > 0.2)
+    cols = np.flatnonzero(is_bg.mean(axis=0) > 0.2)
+    assert rows.size and cols.size, "no flat viewport background found"
+    top, bottom, left, right = rows[0], rows[-1], cols[0], cols[-1]
+    view = is_bg[top : bottom + 1, left : right + 1]
+    assert view.shape[0] > h // 4 and view.shape[1] > w // 4, (top, bottom, left, right)
+    corners = [view[:8, :8], view[:8, -8:], view[-8:, :8], view[-8:, -8:]]
+    assert all(c.mean() > 0.9 for c in corners), "viewport corners are not background"
+    ch, cw = view.shape
+    centre = view[ch // 4 : 3 * ch // 4, cw // 4 : 3 * cw // 4]
+    covered = 1.0 - centre.mean()
+    assert covered > 0.05, f"the viewport centre is empty ({covered:.1%} not background)"
+
+
+def test_installed_cli_reconstructs(installed: list[Path], user_home: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run = _run(
+        [str(BIN_CLI), "reconstruct", str(SAMPLE), "-o", str(out), "--engine", "instant"],
+        timeout=900,
+        env=_user_env(user_home),
+    )
+    assert run.returncode == 0, f"facelift reconstruct failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
+    result = out / SAMPLE.stem
+    ply = result / "gaussians.ply"
+    with ply.open("rb") as fh:
+        header = fh.read(4096).split(b"end_header")[0].decode("ascii", "replace")
+    count = int(next(line.split()[-1] for line in header.splitlines() if line.startswith("element vertex")))
+    assert count > 1000, header
+    mp4 = result / "turntable.mp4"
+    assert mp4.read_bytes()[4:8] == b"ftyp"
+    with Image.open(result / "output.png") as rendered:
+        assert rendered.size[0] >= 256
+
+
+def test_nothing_was_written_under_opt(installed: list[Path]) -> None:
+    """Self-test, app and CLI ran: settings, caches and outputs went to the user's folders."""
+    packaged = {p for p in installed if p.is_relative_to(OPT)}
+    present = {OPT} | set(OPT.rglob("*"))
+    assert present - packaged == set(), sorted(present - packaged)[:20]
+
+
+def test_remove_leaves_nothing(installed: list[Path]) -> None:
+    done = _run(["dpkg", "-r", PACKAGE], timeout=900)
+    assert done.returncode == 0, done.stderr
+    assert not _is_installed()
+    for path in (OPT, BIN_APP, BIN_CLI, DESKTOP_FILE, ICON_256, Path(f"/usr/share/doc/{PACKAGE}")):
+        assert not os.path.lexists(path), path
+    ours = [p for p in installed if p.is_relative_to(OPT) or PACKAGE in p.name]
+    assert [p for p in ours if os.path.lexists(p)] == []
+    cache = Path("/usr/share/applications/mimeinfo.cache")
+    if cache.is_file():
+        assert f"{PACKAGE}.desktop" not in cache.read_text(encoding="utf-8")
+    # dpkg keeps its own record (state "rc") until a purge; purge forgets the package entirely.
+    purged = _run(["dpkg", "--purge", PACKAGE], timeout=300)
+    assert purged.returncode == 0, purged.stderr
+    assert _run(["dpkg-query", "-W", PACKAGE], timeout=30).returncode != 0
