@@ -26,6 +26,12 @@ ensure_venv() {
     if [ -f "$stamp" ] || { [ -z "$extras" ] && compgen -G "$VENV/installed-$hash-*" >/dev/null; }; then
         return 0
     fi
+    if [ -L "$VENV" ] && [ -x "$VENV/bin/python" ]; then
+        # A link to another checkout's environment (git worktrees share one): installing here
+        # would point its editable install at this checkout. Leave it to its owner.
+        echo "note: $VENV links to $(readlink -f "$VENV"); not reinstalling into it" >&2
+        return 0
+    fi
     if [ ! -x "$VENV/bin/python" ]; then
         echo "== creating $VENV"
         "$(find_python)" -m venv "$VENV"
@@ -38,7 +44,7 @@ ensure_venv() {
     "$VENV/bin/python" -m pip install --quiet ${FACELIFT_TORCH_INDEX:+--index-url "$FACELIFT_TORCH_INDEX"} "torch==2.13.0"
     "$VENV/bin/python" -m pip install --quiet -e "$ROOT${extras:+[$extras]}"
     # stamps of an older pyproject.toml are stale; stamps of this one stay
-    find "$VENV" -maxdepth 1 -name 'installed-*' ! -name "installed-$hash*" -delete
+    find -H "$VENV" -maxdepth 1 -name 'installed-*' ! -name "installed-$hash*" -delete
     touch "$stamp"
 }
 
