@@ -104,7 +104,10 @@ def look_at_c2w(position: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.
     forward = np.asarray(target, dtype=np.float64) - position
     forward /= np.linalg.norm(forward)
     right = np.cross(forward, np.asarray(up, dtype=np.float64))
-    right /= np.linalg.norm(right)
+    norm = np.linalg.norm(right)
+    if not norm > 1e-9:  # also catches NaN
+        raise InputError("camera looks along its up vector (or at itself); the view is undefined")
+    right /= norm
     cam_up = np.cross(right, forward)
     c2w = np.eye(4)
     c2w[:3, 0] = right
@@ -125,6 +128,8 @@ def orbit_camera(
 
     Azimuth 270 deg is the front camera (0,-r,0); increasing azimuth moves toward +x.
     """
+    if not -90.0 < elevation_deg < 90.0:
+        raise InputError(f"elevation must be between -90 and 90 degrees (exclusive), got {elevation_deg}")
     az = np.deg2rad(azimuth_deg)
     el = np.deg2rad(elevation_deg)
     pos = radius * np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])

@@ -150,3 +150,14 @@ def test_bad_cameras_json(tmp_path):
         load_cameras_json(bad)  # the slot order needs 6 frames
     with pytest.raises(InputError, match="not a usable"):
         load_cameras_json(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("elevation", [90.0, -90.0, 120.0, float("nan")])
+def test_turntable_refuses_a_degenerate_elevation(elevation):
+    with pytest.raises(InputError, match="elevation"):
+        turntable_cameras(4, elevation_deg=elevation)
+
+
+def test_look_at_refuses_looking_along_up():
+    with pytest.raises(InputError, match="up vector"):
+        look_at_c2w(np.array([0.0, 0.0, 3.0]), np.zeros(3), np.array([0.0, 0.0, 1.0]))
