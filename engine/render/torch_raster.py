@@ -1,0 +1,228 @@
+"""A vectorised pure-torch Gaussian rasteriser (CPU, and the GPU fallback).
+
+Same blending as 3DGS ``renderCUDA``: per pixel, Gaussians in view-depth order;
+alpha = min(0.99, o exp(power)); skip power > 0 or alpha < 1/255; stop (without adding the
+Gaussian) once T (1 - alpha) would fall below 1e-4; colour = sum(c alpha T) + T bg.
+As in 3DGS a Gaussian is evaluated at every pixel of the 16-px tiles its 3-sigma square
+touches (``getRect``), not only inside its radius.
+
+How it is vectorised: the image is cut into small sub-tiles (8x8 px). A Gaussian is listed in
+a sub-tile when the sub-tile lies in one of its reference tiles AND inside the box where its
+alpha can reach 1/255 (an exact bound, so no pixel that the reference would blend is lost).
+The (sub-tile, Gaussian) pairs are sorted by (sub-tile, depth). Then a loop over depth
+steps processes K list entries of every still-active sub-tile at once as an (A, K, 64)
+tensor: a cumulative product gives the transmittance inside the chunk, the transmittance is
+carried between chunks, and sub-tiles whose pixels are all finished (or whose lists ran out)
+leave the active set. K grows as the active set shrinks so each step does similar work.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from engine.render.projection import ALPHA_MAX, ALPHA_MIN, T_MIN, TILE, Projected
+
+SUBTILE = 8
+STEP_BUDGET = 1 << 21
+"""Target number of (sub-tile, Gaussian, pixel) evaluations per chunk step (memory ~ 40x this in bytes)."""
+_BBOX_MARGIN_PX = 1e-2
+
+
+def rasterize(
+    proj: Projected,
+    width: int,
+    height: int,
+    background: torch.Tensor,
+    subtile: int = SUBTILE,
+    step_budget: int = STEP_BUDGET,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Blend projected Gaussians into an image.
+
+    background: (3,) tensor. Returns rgb (H,W,3), alpha (H,W), depth (H,W) on proj's device,
+    dtype of proj.means2d. depth is the alpha-normalised expected view depth (0 where alpha 0).
+    """
+    if TILE % subtile:
+        raise ValueError(f"subtile must divide {TILE}, got {subtile}")
+    dev, dtype = proj.means2d.device, proj.means2d.dtype
+    gx = -(-width // TILE) * (TILE // subtile)
+    gy = -(-height // TILE) * (TILE // subtile)
+    n_tiles = gx * gy
+    npx = subtile * subtile
+
+    feats, pair_g, counts, starts = _bin(proj, width, height, subtile, gx, gy)
+
+    out_t = torch.ones(n_tiles, npx, dtype=dtype, device=dev)
+    out_acc = torch.zeros(n_tiles, npx, 5, dtype=dtype, device=dev)
+
+    # Pixel centres relative to their sub-tile's centre, and the monomials of the expanded
+    # quadratic form: power(u, v) = coef . [1, u, v, u^2, v^2, u v].
+    half = subtile / 2.0
+    local = torch.arange(npx, device=dev)
+    u = (local % subtile).to(dtype) + 0.5 - half
+    v = torch.div(local, subtile, rounding_mode="floor").to(dtype) + 0.5 - half
+    mono = torch.stack([torch.ones_like(u), u, v, u * u, v * v, u * v])  # (6,P)
+
+    active = torch.nonzero(counts > 0).squeeze(1)
+    centre = torch.stack([active % gx, torch.div(active, gx, rounding_mode="floor")], -1).to(dtype)
+    centre = centre * subtile + half
+    t_a = torch.ones(len(active), npx, dtype=dtype, device=dev)
+    acc_a = torch.zeros(len(active), npx, 5, dtype=dtype, device=dev)
+    done_a = torch.zeros(len(active), npx, dtype=torch.bool, device=dev)
+    pos = 0
+    sentinel = len(feats) - 1
+    n_pairs = len(pair_g)
+    pair_g = torch.cat([pair_g, torch.tensor([sentinel], device=dev)])
+    while len(active):
+        k = _chunk_len(len(active) * npx, step_budget)
+        offs = pos + torch.arange(k, device=dev)
+        idx = starts[active, None] + offs  # (A,K)
+        idx = torch.where(offs < counts[active, None], idx, n_pairs)
+        f = feats[pair_g[idx]]  # (A,K,11): mx, my, a, b, c, log o, r, g, b, z, 1
+        # alpha before the cap = o exp(power) = exp(coef @ mono) with d = m - p = e - (u, v).
+        ex = f[..., 0] - centre[:, None, 0]
+        ey = f[..., 1] - centre[:, None, 1]
+        ca, cb, cc = f[..., 2], f[..., 3], f[..., 4]
+        coef = torch.stack(
+            [
+                f[..., 5] - 0.5 * (ca * ex * ex + cc * ey * ey) - cb * ex * ey,
+                ca * ex + cb * ey,
+                cc * ey + cb * ex,
+                -0.5 * ca,
+                -0.5 * cc,
+                -cb,
+            ],
+            dim=-1,
+        )
+        alpha = torch.matmul(coef, mono).exp_().clamp_max_(ALPHA_MAX)  # (A,K,P)
+        # Skip alpha < 1/255 (threshold keeps x > 1/255; equality is a measure-zero case).
+        alpha = torch.threshold_(alpha, ALPHA_MIN, 0.0)
+        # Finished pixels carry T = 0 so nothing more is added to them.
+        t_eff = t_a.masked_fill(done_a, 0.0)
+        t_after = torch.cumprod(1.0 - alpha, dim=1).mul_(t_eff[:, None, :])
+        weight = alpha.mul_(torch.cat([t_eff[:, None, :], t_after[:, :-1]], dim=1))
+        # 3DGS does not blend the Gaussian that would take T below 1e-4, nor any after it;
+        # T only falls, so the blended ones are the prefix with T_after >= 1e-4.
+        weight.masked_fill_(t_after < T_MIN, 0.0)
+        acc_step = torch.bmm(weight.transpose(1, 2), f[..., 6:11])  # (A,P,5); last = sum of weights
+        acc_a += acc_step
+        # sum of a prefix's weights telescopes to T_start - T_end.
+        t_a = torch.where(done_a, t_a, t_eff - acc_step[..., 4])
+        done_a |= t_after[:, -1, :] < T_MIN
+        pos += k
+        still = (counts[active] > pos) & ~done_a.all(dim=1)
+        if not bool(still.all()):
+            gone = ~still
+            out_t[active[gone]] = t_a[gone]
+            out_acc[active[gone]] = acc_a[gone]
+            keep = still
+            active, centre = active[keep], centre[keep]
+            t_a, acc_a, done_a = t_a[keep], acc_a[keep], done_a[keep]
+
+    return _assemble(out_t, out_acc, background, gx, gy, subtile, width, height)
+
+
+def _chunk_len(active_px: int, budget: int) -> int:
+    """Gaussians per step: a power of two in [8, 1024] near budget / active pixels."""
+    k = 8
+    while k < 1024 and k * 2 * active_px <= budget:
+        k *= 2
+    return k
+
+
+def _bin(
+    proj: Projected, width: int, height: int, subtile: int, gx: int, gy: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Sort visible Gaussians by depth and list them per sub-tile.
+
+    Returns feats (Nv+1, 11) [mx, my, conic a,b,c, log opacity, r, g, b, depth, 1] in depth
+    order with a zero-opacity sentinel row last; pair_g (M,) feats rows grouped by sub-tile (depth order
+    inside a group); counts (gx*gy,) list lengths; starts (gx*gy,) list offsets.
+    """
+    dev, dtype = proj.means2d.device, proj.means2d.dtype
+    vis = torch.nonzero(proj.visible).squeeze(1)
+    order = vis[_stable_argsort_positive(proj.depth[vis])]
+    m = proj.means2d[order]
+    conic = proj.conic[order]
+    opac = proj.opacity[order]
+
+    # Box (in px) where alpha = o exp(-q/2) can reach 1/255: q <= 2 ln(255 o), and the
+    # ellipse q <= t has half-extents sqrt(t Sigma_xx), sqrt(t Sigma_yy), Sigma = conic^-1.
+    thr = 2.0 * torch.log(torch.clamp_min(opac * 255.0, 1.0))
+    det_inv = conic[:, 0] * conic[:, 2] - conic[:, 1] * conic[:, 1]
+    sxx = conic[:, 2] / det_inv
+    syy = conic[:, 0] / det_inv
+    ext = torch.stack([torch.sqrt(thr * sxx), torch.sqrt(thr * syy)], -1) * 1.0001 + _BBOX_MARGIN_PX
+    mc = m.clamp(-1e6, 1e6)
+    px_lo = torch.ceil(mc - ext - 0.5)
+    px_hi = torch.floor(mc + ext - 0.5)
+    sub_lo = torch.div(px_lo, subtile, rounding_mode="floor").to(torch.int64)
+    sub_hi = torch.div(px_hi, subtile, rounding_mode="floor").to(torch.int64) + 1
+    per = TILE // subtile
+    rect = proj.rect[order]
+    grid = torch.tensor([gx, gy], device=dev)
+    lo = torch.maximum(sub_lo, rect[:, :2] * per).clamp_min(0)
+    hi = torch.minimum(torch.minimum(sub_hi, rect[:, 2:] * per), grid)
+    n_xy = (hi - lo).clamp_min(0)
+    cnt = n_xy[:, 0] * n_xy[:, 1]
+
+    # Gaussians that reach no sub-tile are dropped; the rest get one pair per sub-tile of
+    # their box, generated without a Python loop (one gather of [first, base tile, width]).
+    used = cnt > 0
+    order, m, conic, opac, lo, n_xy, cnt = (x[used] for x in (order, m, conic, opac, lo, n_xy, cnt))
+    first = torch.cumsum(cnt, 0) - cnt
+    per_g = torch.stack([first, lo[:, 1] * gx + lo[:, 0], n_xy[:, 0]], dim=-1)
+    g_rep = torch.repeat_interleave(torch.arange(len(order), device=dev), cnt)
+    info = per_g[g_rep]
+    within = torch.arange(len(g_rep), device=dev) - info[:, 0]
+    row = torch.div(within, info[:, 2], rounding_mode="floor")
+    tile_id = info[:, 1] + row * gx + (within - row * info[:, 2])
+    key_dtype = torch.int16 if gx * gy <= torch.iinfo(torch.int16).max else torch.int32
+    sort_idx = torch.sort(tile_id.to(key_dtype), stable=True).indices  # radix sort on small ints
+    pair_g = g_rep[sort_idx]
+    counts = torch.bincount(tile_id, minlength=gx * gy)
+    starts = torch.cumsum(counts, 0) - counts
+    depth = proj.depth[order]
+
+    ones = torch.ones_like(depth)[:, None]
+    feats = torch.cat([m, conic, torch.log(opac)[:, None], proj.colour[order], depth[:, None], ones], dim=1)
+    sentinel = torch.zeros(1, feats.shape[1], dtype=dtype, device=dev)
+    sentinel[0, 5] = -torch.inf  # opacity 0: never blended
+    feats = torch.cat([feats, sentinel])
+    return feats, pair_g, counts, starts
+
+
+def _stable_argsort_positive(x: torch.Tensor) -> torch.Tensor:
+    """Stable argsort of positive floats; float32 is sorted through its int32 bit pattern
+    (same order for positive values, and torch sorts integers faster)."""
+    if x.dtype == torch.float32:
+        return torch.sort(x.view(torch.int32), stable=True).indices
+    return torch.argsort(x, stable=True)
+
+
+def _assemble(
+    out_t: torch.Tensor,
+    out_acc: torch.Tensor,
+    background: torch.Tensor,
+    gx: int,
+    gy: int,
+    subtile: int,
+    width: int,
+    height: int,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Sub-tile buffers -> images cropped to height x width."""
+
+    def img(x: torch.Tensor) -> torch.Tensor:
+        c = x.shape[-1] if x.dim() == 3 else 1
+        x = (
+            x.reshape(gy, gx, subtile, subtile, c)
+            .permute(0, 2, 1, 3, 4)
+            .reshape(gy * subtile, gx * subtile, c)
+        )
+        return x[:height, :width]
+
+    trans = img(out_t)[..., 0]
+    acc = img(out_acc)
+    alpha = 1.0 - trans
+    rgb = acc[..., :3] + trans[..., None] * background.to(acc.dtype)
+    depth = torch.where(alpha > 0, acc[..., 3] / torch.clamp_min(alpha, 1e-12), torch.zeros_like(alpha))
+    return rgb, alpha, depth

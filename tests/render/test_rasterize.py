@@ -1,0 +1,265 @@
+"""The torch rasteriser: analytic footprints, occlusion, background, culling, degenerate
+Gaussians, and a whole-image comparison with an independent per-pixel numpy transcription
+of the 3DGS algorithm."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from engine.api import InputError
+from engine.cameras import look_at_c2w
+from engine.gaussians import Gaussians
+from engine.render import available_backends, render, resolve_backend
+from engine.render.projection import prepare_gaussians, project
+from engine.render.torch_raster import rasterize
+from engine.render.types import Camera
+
+BLACK = (0.0, 0.0, 0.0)
+
+
+# --------------------------------------------------------------------------------------
+# An independent float32 numpy transcription of 3DGS preprocess + renderCUDA: one loop over
+# the depth-sorted Gaussians, each blended into the pixels of the 16-px tiles its 3-sigma
+# square touches, with per-pixel "done" flags. Slow, for small images only.
+# --------------------------------------------------------------------------------------
+
+
+def reference_render(g: Gaussians, c2w, k, width, height, bg):
+    f32 = np.float32
+    w2c = np.linalg.inv(np.asarray(c2w, np.float64)).astype(f32)
+    fx, fy, cx, cy = (f32(v) for v in k)
+    scales = g.scales.astype(f32)
+    q = g.rotations.astype(f32)
+    w, x, y, z = q.T
+    rot = np.stack(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)],
+            [2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)],
+            [2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)],
+        ]
+    ).transpose(2, 0, 1)
+    m = rot * scales[:, None, :]
+    sigma = m @ m.transpose(0, 2, 1)
+    p = g.xyz.astype(f32) @ w2c[:3, :3].T + w2c[:3, 3]
+    tanx, tany = f32(width / (2 * fx)), f32(height / (2 * fy))
+    colours = np.maximum(g.colors.astype(f32), 0)
+    opac = g.opacities.astype(f32)
+    grid_x, grid_y = (width + 15) // 16, (height + 15) // 16
+    rgb = np.zeros((height, width, 3), f32)
+    t = np.ones((height, width), f32)
+    done = np.zeros((height, width), bool)
+    py, px = np.mgrid[0:height, 0:width].astype(f32)
+    for i in np.argsort(p[:, 2], kind="stable"):
+        tx, ty, tz = p[i]
+        if tz <= 0.2:
+            continue
+        cx_ = np.clip(tx / tz, -1.3 * tanx, 1.3 * tanx) * tz
+        cy_ = np.clip(ty / tz, -1.3 * tany, 1.3 * tany) * tz
+        jac = np.array([[fx / tz, 0, -fx * cx_ / tz**2], [0, fy / tz, -fy * cy_ / tz**2]], f32)
+        tm = jac @ w2c[:3, :3]
+        cov = tm @ sigma[i] @ tm.T
+        a, b, c = cov[0, 0] + f32(0.3), cov[0, 1], cov[1, 1] + f32(0.3)
+        det = a * c - b * b
+        if det <= 0:
+            continue
+        mid = f32(0.5) * (a + c)
+        radius = math.ceil(3 * math.sqrt(mid + math.sqrt(max(0.1, mid * mid - det))))
+        # 3DGS pixel coordinates: centres at integers.
+        mx = fx * tx / tz + cx - f32(0.5)
+        my = fy * ty / tz + cy - f32(0.5)
+        x0 = min(grid_x, max(0, int((mx - radius) / 16)))
+        y0 = min(grid_y, max(0, int((my - radius) / 16)))
+        x1 = min(grid_x, max(0, int((mx + radius + 15) / 16)))
+        y1 = min(grid_y, max(0, int((my + radius + 15) / 16)))
+        if (x1 - x0) * (y1 - y0) == 0:
+            continue
+        sl = (slice(y0 * 16, y1 * 16), slice(x0 * 16, x1 * 16))
+        dx, dy = mx - px[sl], my - py[sl]
+        con = np.array([c, -b, a], f32) / det
+        power = f32(-0.5) * (con[0] * dx * dx + con[2] * dy * dy) - con[1] * dx * dy
+        alpha = np.minimum(f32(0.99), opac[i] * np.exp(power))
+        use = (power <= 0) & (alpha >= f32(1 / 255)) & ~done[sl]
+        t_sl = t[sl]
+        test_t = t_sl * (1 - alpha)
+        stop = use & (test_t < f32(1e-4))
+        done[sl] |= stop
+        use &= ~stop
+        rgb[sl] += np.where(use[..., None], colours[i] * (alpha * t_sl)[..., None], 0)
+        t[sl] = np.where(use, test_t, t_sl)
+    return rgb + t[..., None] * np.asarray(bg, f32), 1 - t
+
+
+def _torch(g, c2w, k, w, h, bg=(1.0, 1.0, 1.0), **kw):
+    cam = Camera.from_arrays(c2w, k, w, h)
+    proj = project(prepare_gaussians(g), cam)
+    rgb, alpha, depth = rasterize(proj, w, h, torch.tensor(bg, dtype=torch.float32), **kw)
+    return rgb.numpy(), alpha.numpy(), depth.numpy()
+
+
+@pytest.mark.parametrize(("seed", "n", "size"), [(0, 400, (56, 40)), (1, 1500, (64, 64)), (2, 60, (33, 17))])
+def test_matches_independent_reference(scene, origin_camera, seed, n, size) -> None:
+    w, h = size
+    g = scene(seed, n)
+    c2w, k = origin_camera(w, h, f=0.9 * w)
+    ref_rgb, ref_alpha = reference_render(g, c2w, k, w, h, (0.2, 0.5, 0.9))
+    rgb, alpha, _ = _torch(g, c2w, k, w, h, (0.2, 0.5, 0.9))
+    assert ref_alpha.max() > 0.9 and (ref_alpha < 0.5).any(), (
+        "scene should have both covered and empty pixels"
+    )
+    # Float summation order differs; a threshold decision can flip on a rare pixel.
+    err = np.abs(rgb - ref_rgb).max(axis=-1)
+    assert np.quantile(err, 0.999) < 1e-4, err.max()
+    assert np.abs(alpha - ref_alpha).mean() < 1e-5
+
+
+def test_chunking_and_subtiles_do_not_change_the_image(scene, origin_camera) -> None:
+    """Sub-tile size and step budget are implementation choices: results must not depend on
+    them (transmittance and "done" are carried across chunks)."""
+    g = scene(5, 1500)
+    c2w, k = origin_camera(64, 48, f=50.0)
+    base = _torch(g, c2w, k, 64, 48)
+    for subtile, budget in [(16, 1 << 22), (4, 1 << 14), (8, 1 << 12)]:
+        other = _torch(g, c2w, k, 64, 48, subtile=subtile, step_budget=budget)
+        for a, b in zip(base, other):
+            np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def test_single_gaussian_footprint_is_the_analytic_one(make_gaussians, origin_camera) -> None:
+    # sigma_px^2 = (f s / z)^2 + 0.3 = 100 -> sigma 10 px; centre on pixel (40, 40)'s centre.
+    f, z, o = 60.0, 2.0, 0.95
+    s = math.sqrt(99.7) * z / f
+    g = make_gaussians([[0.0, 0.0, z]], scales=s, colours=(1.0, 0.0, 0.0), opacity=o)
+    c2w, k = origin_camera(96, 96, f, cx=40.5, cy=40.5)
+    res = render(g, c2w, k, 96, 96, background=BLACK, backend="torch-cpu")
+    a = res.alpha
+    assert a[40, 40] == pytest.approx(o, rel=1e-5)
+    assert a[40, 50] == pytest.approx(o * math.exp(-0.5), rel=1e-4)  # 1 sigma
+    assert a[60, 40] == pytest.approx(o * math.exp(-2.0), rel=1e-4)  # 2 sigma
+    assert a[50, 50] == pytest.approx(o * math.exp(-1.0), rel=1e-4)  # diagonal, r^2 = 2 sigma^2
+    # 32 px is outside the radius ceil(3 sqrt(100 + sqrt(0.1))) = 31 but inside a touched
+    # 16-px tile: 3DGS still blends it there, since alpha = o e^-5.12 > 1/255.
+    assert a[40, 72] == pytest.approx(o * math.exp(-5.12), rel=1e-4)
+    assert a[40, 74] == 0.0  # o e^-5.78 < 1/255: skipped
+    np.testing.assert_allclose(res.rgb[..., 0], a, atol=1e-6)  # red on black: R = alpha
+    assert np.abs(res.rgb[..., 1:]).max() == 0.0
+    assert res.depth[40, 40] == pytest.approx(z, rel=1e-6)
+    assert res.backend == "torch-cpu"
+    # Opacity above 0.99 is capped at the centre.
+    g = make_gaussians([[0.0, 0.0, z]], scales=s, opacity=0.9999)
+    assert render(g, c2w, k, 96, 96, backend="torch-cpu").alpha[40, 40] == pytest.approx(0.99, rel=1e-6)
+
+
+def test_near_gaussian_occludes_far_one_whatever_the_order(make_gaussians, origin_camera) -> None:
+    xyz = [[0.0, 0.0, 2.0], [0.0, 0.0, 3.0]]
+    c2w, k = origin_camera(32, 32, 30.0, cx=16.5, cy=16.5)
+    for order in ([0, 1], [1, 0]):
+        g = make_gaussians(
+            np.array(xyz)[order],
+            scales=0.2,
+            colours=np.array([[1, 0, 0], [0, 0, 1]], float)[order],
+            opacity=0.95,
+        )
+        res = render(g, c2w, k, 32, 32, background=BLACK, backend="torch-cpu")
+        r, _g, b = res.rgb[16, 16]
+        assert r == pytest.approx(0.95, abs=1e-5)
+        assert b == pytest.approx(0.05 * 0.95, abs=1e-5)
+        assert res.depth[16, 16] == pytest.approx((0.95 * 2 + 0.0475 * 3) / 0.9975, abs=1e-5)
+
+
+def test_background_and_empty_set(origin_camera) -> None:
+    c2w, k = origin_camera(24, 20, 20.0)
+    for bg in [(1.0, 1.0, 1.0), (0.2, 0.4, 0.6)]:
+        res = render(Gaussians.empty(), c2w, k, 24, 20, background=bg, backend="torch-cpu")
+        assert res.rgb.shape == (20, 24, 3) and res.rgb.dtype == np.float32
+        np.testing.assert_array_equal(res.rgb, np.broadcast_to(np.float32(bg), (20, 24, 3)))
+        assert not res.alpha.any() and not res.depth.any()
+    default = render(Gaussians.empty(), c2w, k, 24, 20)
+    assert (default.rgb == 1.0).all(), "the default background is white"
+
+
+def test_gaussians_behind_camera_or_near_plane_are_culled(make_gaussians, origin_camera) -> None:
+    c2w, k = origin_camera(32, 32, 30.0)
+    for z in (-2.0, -0.1, 0.0, 0.1, 0.2):
+        g = make_gaussians([[0.0, 0.0, z]], scales=0.05, colours=(0, 0, 0), opacity=0.99)
+        res = render(g, c2w, k, 32, 32, backend="torch-cpu")
+        assert (res.rgb == 1.0).all() and not res.alpha.any(), f"z={z} should be culled"
+    res = render(
+        make_gaussians([[0.0, 0.0, 0.25]], scales=0.05, opacity=0.99), c2w, k, 32, 32, backend="torch-cpu"
+    )
+    assert res.alpha.max() > 0.9
+
+
+def test_degenerate_thin_gaussians_render_finite(make_gaussians, origin_camera) -> None:
+    c2w, k = origin_camera(32, 32, 30.0)
+    flat = make_gaussians(
+        [[0.0, 0.0, 2.0]], scales=np.array([1e-9, 0.2, 0.2]), colours=(0, 1, 0), opacity=0.9
+    )
+    # A needle pointing at the camera: its footprint is only the 0.3 px^2 dilation.
+    needle = make_gaussians([[0.0, 0.0, 2.0]], scales=np.array([1e-9, 1e-9, 0.5]), opacity=0.9)
+    res_flat = render(flat, c2w, k, 32, 32, backend="torch-cpu")
+    res_needle = render(needle, c2w, k, 32, 32, backend="torch-cpu")
+    for res in (res_flat, res_needle):
+        assert np.isfinite(res.rgb).all() and np.isfinite(res.alpha).all() and np.isfinite(res.depth).all()
+    # The flat disc seen face-on is only ~1 px wide along x but tall along y.
+    cols = (res_flat.alpha > 0.1).any(axis=0).sum()
+    rows = (res_flat.alpha > 0.1).any(axis=1).sum()
+    assert cols <= 3 and rows > 10
+    # The needle: centre pixel alpha = 0.9 exp(-0.5 d^T conic d) with conic = I / 0.3, d = 0.5.
+    assert res_needle.alpha[16, 16] == pytest.approx(0.9 * math.exp(-0.5 * (0.25 + 0.25) / 0.3), rel=1e-4)
+
+
+def test_view_dependent_sh_colour(make_gaussians) -> None:
+    """Degree-1 SH: the colour depends on the direction from the camera, as 3DGS evaluates it."""
+    rest = np.zeros((1, 3, 3))
+    rest[0, 2] = [1.0, 0.0, 0.0]  # coefficient 3 multiplies -C1 * x (direction's x)
+    g = make_gaussians([[0.0, 0.0, 0.0]], scales=0.3, colours=(0.5, 0.5, 0.5), opacity=0.99, sh_rest=rest)
+    k = np.array([30.0, 30.0, 16.5, 16.5])
+
+    reds = []
+    for pos in ([3.0, 0.0, 0.0], [-3.0, 0.0, 0.0]):
+        c2w = look_at_c2w(np.array(pos), np.zeros(3), np.array([0.0, 0.0, 1.0]))
+        reds.append(render(g, c2w, k, 32, 32, background=BLACK, backend="torch-cpu").rgb[16, 16, 0])
+    c1 = 0.4886025119029199
+    # From +x the direction to the Gaussian is -x: red = 0.5 + C1 (then times alpha ~ 0.99).
+    assert reds[0] == pytest.approx((0.5 + c1) * 0.99, abs=2e-3)
+    assert reds[1] == pytest.approx((0.5 - c1) * 0.99, abs=2e-3)
+
+
+def test_saturated_stack_stops_at_the_transmittance_floor(make_gaussians, origin_camera) -> None:
+    """100 layers of alpha 0.95: T = 0.05^3 after three; the fourth would take T below 1e-4,
+    so it and everything behind it (green) is not blended."""
+    z = np.linspace(2.0, 3.0, 100)
+    colours = np.where((np.arange(100) < 3)[:, None], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0])
+    g = make_gaussians(np.stack([0 * z, 0 * z, z], -1), scales=0.3, colours=colours, opacity=0.95)
+    c2w, k = origin_camera(32, 32, 30.0, cx=16.5, cy=16.5)
+    res = render(g, c2w, k, 32, 32, background=BLACK, backend="torch-cpu")
+    r, gr, _b = res.rgb[16, 16]
+    assert r == pytest.approx(0.95 * (1 + 0.05 + 0.05**2), abs=1e-5)
+    assert gr == 0.0
+    assert res.alpha[16, 16] == pytest.approx(1 - 0.05**3, abs=1e-6)
+    assert res.rgb[..., 1].max() > 0.01, "the green layers do show around the red ones"
+
+
+def test_backends_and_bad_input(origin_camera) -> None:
+    backs = available_backends()
+    assert backs[-1] == "torch-cpu"
+    assert resolve_backend("auto") == backs[0]
+    if not torch.cuda.is_available():
+        assert backs == ["torch-cpu"]
+        with pytest.raises(InputError, match="gsplat backend is not available here: no CUDA"):
+            render(Gaussians.empty(), *origin_camera(8, 8, 8.0), 8, 8, backend="gsplat")
+    with pytest.raises(InputError, match="unknown backend"):
+        resolve_backend("opengl")
+    c2w, k = origin_camera(8, 8, 8.0)
+    with pytest.raises(InputError, match="4x4"):
+        render(Gaussians.empty(), c2w[:3], k, 8, 8)
+    with pytest.raises(InputError, match="focal"):
+        render(Gaussians.empty(), c2w, np.array([0.0, 1.0, 4.0, 4.0]), 8, 8)
+    with pytest.raises(InputError, match="background"):
+        render(Gaussians.empty(), c2w, k, 8, 8, background=(1.0, 1.0))
+    with pytest.raises(InputError, match="image size"):
+        render(Gaussians.empty(), c2w, k, 0, 8)
