@@ -1,19 +1,22 @@
 """A vectorised pure-torch Gaussian rasteriser (CPU, and the GPU fallback).
 
 Same blending as 3DGS ``renderCUDA``: per pixel, Gaussians in view-depth order;
-alpha = min(0.99, o exp(power)); skip power > 0 or alpha < 1/255; stop (without adding the
+alpha = min(0.99, o exp(power)); skip alpha < 1/255 (3DGS also skips power > 0, which
+cannot happen for a dilated, positive-definite conic beyond rounding); stop (without adding the
 Gaussian) once T (1 - alpha) would fall below 1e-4; colour = sum(c alpha T) + T bg.
 As in 3DGS a Gaussian is evaluated at every pixel of the 16-px tiles its 3-sigma square
 touches (``getRect``), not only inside its radius.
 
-How it is vectorised: the image is cut into small sub-tiles (8x8 px). A Gaussian is listed in
+How it is vectorised: the image is cut into small sub-tiles (4x4 px). A Gaussian is listed in
 a sub-tile when the sub-tile lies in one of its reference tiles AND inside the box where its
 alpha can reach 1/255 (an exact bound, so no pixel that the reference would blend is lost).
-The (sub-tile, Gaussian) pairs are sorted by (sub-tile, depth). Then a loop over depth
-steps processes K list entries of every still-active sub-tile at once as an (A, K, 64)
-tensor: a cumulative product gives the transmittance inside the chunk, the transmittance is
-carried between chunks, and sub-tiles whose pixels are all finished (or whose lists ran out)
-leave the active set. K grows as the active set shrinks so each step does similar work.
+The (sub-tile, Gaussian) pairs are sorted by (sub-tile, depth) with integer radix sorts.
+Then a loop over depth steps processes K list entries of every still-active sub-tile at once
+as an (A, K, 16) tensor: o exp(power) is one small matrix product of per-pair coefficients
+with the pixel monomials [1, u, v, u^2, v^2, uv], a cumulative product gives the
+transmittance inside the chunk, the transmittance is carried between chunks, and sub-tiles
+whose pixels are all finished (or whose lists ran out) leave the active set. K grows as the
+active set shrinks so each step does similar work (sizes tuned on 2 cores with bench/render.py).
 """
 
 from __future__ import annotations
@@ -22,8 +25,8 @@ import torch
 
 from engine.render.projection import ALPHA_MAX, ALPHA_MIN, T_MIN, TILE, Projected
 
-SUBTILE = 8
-STEP_BUDGET = 1 << 21
+SUBTILE = 4
+STEP_BUDGET = 1 << 18
 """Target number of (sub-tile, Gaussian, pixel) evaluations per chunk step (memory ~ 40x this in bytes)."""
 _BBOX_MARGIN_PX = 1e-2
 
