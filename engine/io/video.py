@@ -21,25 +21,11 @@ from typing import Literal
 import numpy as np
 
 from engine.api import CancelToken, InputError, OutputError, ProgressCallback, ProgressEvent, no_progress
+from engine.io.atomic import atomic_write
 
 PixFmt = Literal["yuv420p", "yuv444p"]
 VIDEO_SUFFIXES = (".mp4", ".gif")
 MP4_CRF_DEFAULT = 18
-
-
-@contextlib.contextmanager
-def _atomic_target(path: Path) -> Iterator[Path]:
-    """A temp path next to ``path`` (same suffix); renamed over it on success, removed on error."""
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".tmp{path.suffix}", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
 
 
 def write_video(
@@ -70,13 +56,10 @@ def write_video(
         raise OutputError(f"{out}: folder {out.parent} does not exist")
     token = cancel or CancelToken()
     writer = _write_mp4 if suffix == ".mp4" else _write_gif
-    try:
-        with _atomic_target(out) as tmp:
-            count = writer(_checked(frames, out, token), tmp, out, fps, pix_fmt, on_progress, total)
-            if count == 0:
-                raise InputError(f"{out}: no frames to write")
-    except OSError as exc:
-        raise OutputError(f"{out}: cannot write the video ({exc.strerror or exc})") from exc
+    with atomic_write(out) as tmp:
+        count = writer(_checked(frames, out, token), tmp, out, fps, pix_fmt, on_progress, total)
+        if count == 0:
+            raise InputError(f"{out}: no frames to write")
     return out
 
 
