@@ -74,15 +74,10 @@ def case_tiny(steps: int) -> dict[str, float | str]:
 
 
 def _full_unet_config(tmp: Path) -> Path:
+    from engine.mvdiffusion.config import RELEASED_UNET_SIZES
+
     cfg = json.loads((CONFORMANCE / "mvdiffusion" / "pipeckpts" / "unet" / "config.json").read_text())
-    cfg.update(
-        block_out_channels=[320, 640, 1280, 1280],
-        attention_head_dim=[5, 10, 20, 20],
-        cross_attention_dim=1024,
-        projection_class_embeddings_input_dim=2048,
-        norm_num_groups=32,
-        sample_size=64,
-    )
+    cfg.update(RELEASED_UNET_SIZES)
     (tmp / "config.json").write_text(json.dumps(cfg))
     return tmp
 

@@ -55,6 +55,18 @@ _TRAINING_ONLY_KEYS = {"unclip", "zero_init_conv_in", "init_mvattn_with_selfattn
 
 SUPPORTED_SELFATTN_BLOCKS = ("custom",)
 
+RELEASED_UNET_SIZES: dict[str, Any] = {
+    "block_out_channels": [320, 640, 1280, 1280],
+    "attention_head_dim": [5, 10, 20, 20],
+    "cross_attention_dim": 1024,
+    "projection_class_embeddings_input_dim": 2048,
+    "norm_num_groups": 32,
+    "sample_size": 64,
+}
+"""The sizes of the released UNet config (SD2.1-unCLIP base, spec §4.1). Applied to a config
+with the same multi-view keys, they give the released layout (benchmarks and tests use this
+to build a full-size UNet without the weights)."""
+
 
 @dataclass(frozen=True)
 class MultiViewSettings:

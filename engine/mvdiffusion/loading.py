@@ -136,13 +136,18 @@ def load_unet(folder: Path, attention: AttentionMode | None = None) -> tuple[Any
     return unet, settings
 
 
+def load_diffusers_model(cls: Any, folder: Path) -> Any:
+    """A diffusers ModelMixin class built from ``folder/config.json`` with the folder's weights."""
+    cfg_path = folder / "config.json"
+    cfg = read_json(cfg_path)
+    model = build_empty(lambda: cls.from_config(cfg), cfg_path)
+    return load_weights(model, weights_file(folder, DIFFUSERS_WEIGHTS))
+
+
 def load_vae(folder: Path) -> Any:
     from diffusers import AutoencoderKL
 
-    cfg_path = folder / "config.json"
-    cfg = read_json(cfg_path)
-    vae = build_empty(lambda: AutoencoderKL.from_config(cfg), cfg_path)
-    return load_weights(vae, weights_file(folder, DIFFUSERS_WEIGHTS))
+    return load_diffusers_model(AutoencoderKL, folder)
 
 
 def load_image_encoder(folder: Path) -> Any:
@@ -159,10 +164,7 @@ def load_image_normalizer(folder: Path) -> Any:
         StableUnCLIPImageNormalizer,
     )
 
-    cfg_path = folder / "config.json"
-    cfg = read_json(cfg_path)
-    norm = build_empty(lambda: StableUnCLIPImageNormalizer.from_config(cfg), cfg_path)
-    return load_weights(norm, weights_file(folder, DIFFUSERS_WEIGHTS))
+    return load_diffusers_model(StableUnCLIPImageNormalizer, folder)
 
 
 def load_feature_extractor(folder: Path) -> Any:

@@ -95,3 +95,32 @@ def test_prompt_embeds_of_the_wrong_width(weights_copy: Path) -> None:
     # Falls back to the shipped 1024-wide embeddings, which do not fit the tiny UNet.
     message = _error(weights_copy)
     assert "clr_embeds.safetensors" in message and "(6, 77, 1024)" in message
+
+
+def test_bare_tensor_pt_embeddings_and_bin_weights(weights_copy: Path) -> None:
+    import torch
+    from safetensors.torch import load_file
+
+    mv = weights_copy / "mvdiffusion"
+    embeds = load_file(str(mv / "clr_embeds.safetensors"))["prompt_embeds"]
+    (mv / "clr_embeds.safetensors").unlink()
+    torch.save(embeds.clone(), mv / "clr_embeds.pt")
+    unet_dir = mv / "pipeckpts" / "unet"
+    tensors = load_file(str(unet_dir / "diffusion_pytorch_model.safetensors"))
+    (unet_dir / "diffusion_pytorch_model.safetensors").unlink()
+    torch.save(tensors, unet_dir / "diffusion_pytorch_model.bin")
+    comps = load_components(weights_copy)
+    assert comps.prompt_embeds_source == mv / "clr_embeds.pt"
+    assert torch.equal(comps.prompt_embeds, embeds)
+    assert torch.equal(comps.unet.state_dict()["conv_in.weight"], tensors["conv_in.weight"])
+
+
+def test_pickled_objects_are_refused(weights_copy: Path) -> None:
+    import pickle
+
+    mv = weights_copy / "mvdiffusion"
+    (mv / "clr_embeds.safetensors").unlink()
+    path = mv / "clr_embeds.pt"
+    path.write_bytes(pickle.dumps(Path("x"), protocol=2))  # an object, not tensor data
+    message = _error(weights_copy)
+    assert str(path) in message

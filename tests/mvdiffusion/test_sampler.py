@@ -85,3 +85,15 @@ def test_intermediates(traced_run, run_dir: Path) -> None:
         torch.testing.assert_close(trace[name], inter[name], atol=1e-5, rtol=0, msg=name)
     # CFG layout: unconditional rows are all zeros (embedding and noise-level halves).
     assert not trace["class_labels"][:6].any()
+
+
+def test_fp16_path_draws_fp16_and_stays_close(conformance_dir: Path, run_dir: Path) -> None:
+    # The CUDA presets run everything in fp16; exercise that dtype path on the CPU.
+    comps = load_components(conformance_dir, dtype=torch.float16)
+    image = np.asarray(Image.open(run_dir / "input.png").convert("RGB"))
+    trace: dict = {}
+    views = sample_views(comps, image, num_steps=3, trace=trace)
+    assert all(t.dtype == torch.float16 for t in trace["rng"].values())
+    expected = np.stack([_png(run_dir / f"view_{i}.png") for i in range(6)])
+    diff = np.abs(views.astype(int) - expected.astype(int))
+    assert diff.mean() < 1.0 and diff.max() <= 16

@@ -10,6 +10,7 @@ import torch
 from safetensors.torch import load_file
 
 from engine.mvdiffusion.attention import multiview_keys
+from engine.mvdiffusion.config import RELEASED_UNET_SIZES
 from engine.mvdiffusion.loading import build_unet, load_unet
 
 
@@ -66,14 +67,7 @@ def test_full_size_unet_has_the_released_keys_and_shapes(conformance_dir: Path, 
     # Reconstruct the released config as spec §4.1 describes: the fixture config (same MV keys
     # and flags) with the SD2.1-unCLIP sizes.
     cfg = json.loads((conformance_dir / "mvdiffusion" / "pipeckpts" / "unet" / "config.json").read_text())
-    cfg.update(
-        block_out_channels=[320, 640, 1280, 1280],
-        attention_head_dim=[5, 10, 20, 20],
-        cross_attention_dim=1024,
-        projection_class_embeddings_input_dim=2048,
-        norm_num_groups=32,
-        sample_size=64,
-    )
+    cfg.update(RELEASED_UNET_SIZES)
     (tmp_path / "config.json").write_text(json.dumps(cfg))
     unet, settings = build_unet(tmp_path)
     assert settings.attention == "sparse"
