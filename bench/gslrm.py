@@ -1,11 +1,13 @@
 """Time and peak memory of one GS-LRM forward pass on the CPU.
 
 Cases: the tiny conformance model (6 x 64^2), and the full-size released architecture
-(d 1024, 24 layers; random weights) at 6 x 256^2 and 6 x 512^2. Each case runs in its own
-subprocess so its peak RSS (getrusage ru_maxrss) is its own. Prints a table.
+(d 1024, 24 layers; random weights) at 6 x 256^2 and 6 x 512^2; and "load": loading a
+full-size release-layout checkpoint (written to a temp folder first, 1.2 GB) to show the
+weights are held once. Each case runs in its own subprocess so its peak RSS (getrusage
+ru_maxrss) is its own. Prints a table.
 
     python bench/gslrm.py                 # all cases (512^2 takes several minutes on 2 cores)
-    python bench/gslrm.py --cases tiny full256
+    python bench/gslrm.py --cases tiny full256 load
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ import json
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 CONFORMANCE = REPO.parent / "shared" / "fixtures" / "conformance"
-CASES = {"tiny": 64, "full256": 256, "full512": 512}
+CASES = {"tiny": 64, "full256": 256, "full512": 512, "load": 0}
 
 
 def _rss_mb() -> float:
@@ -33,9 +36,53 @@ def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
-def run_case(name: str) -> dict[str, object]:
+def _write_full_checkpoint(folder: Path) -> Path:
+    """A full-size random checkpoint in the release layout (<folder>/gslrm/ckpt_*.pt)."""
+    import torch
+
+    from engine.gslrm.checkpoint import build_model
+    from engine.gslrm.config import GSLRMConfig
+
+    path = folder / "gslrm" / "ckpt_0000000000021125.pt"
+    path.parent.mkdir(parents=True)
+    model = build_model(GSLRMConfig(), "meta").to_empty(device="cpu")
+    model.reset_parameters(torch.Generator().manual_seed(0))
+    torch.save({"model": model.state_dict(), "fwdbwd_pass_step": 21125}, path)
+    return path
+
+
+def run_load(folder: Path) -> dict[str, object]:
+    """Load the checkpoint written by the parent; no forward pass."""
+    from engine.gslrm.reconstructor import GSLRMReconstructor
+
+    base = _rss_mb()
+    t0 = time.perf_counter()
+    rec = GSLRMReconstructor.from_weights(folder, device="cpu")
+    assert rec._model is not None
+    total = sum(float(p.sum()) for p in rec._model.parameters())  # touch every weight page
+    load_s = time.perf_counter() - t0
+    assert total == total  # finite (not NaN)
+    file_mb = next((folder / "gslrm").glob("ckpt_*.pt")).stat().st_size / 2**20
+    return {
+        "case": f"load ({file_mb:.0f} MB file)",
+        "size": 0,
+        "layers": rec.config.n_layer,
+        "d": rec.config.d,
+        "gaussians": 0,
+        "load_s": load_s,
+        "forward_s": float("nan"),
+        "weights_mb": _rss_mb() - base,
+        "rss_before_mb": base,
+        "peak_mb": _peak_mb(),
+        "threads": 0,
+    }
+
+
+def run_case(name: str, folder: Path | None = None) -> dict[str, object]:
     """One forward pass in this process; returns the measurements."""
     sys.path.insert(0, str(REPO))
+    if name == "load" and folder is not None:
+        return run_load(folder)
     import numpy as np
     import torch
 
@@ -79,29 +126,34 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
     parser.add_argument("--child", choices=list(CASES), help=argparse.SUPPRESS)
+    parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(run_case(args.child)))
+        print(json.dumps(run_case(args.child, args.folder)))
         return 0
     rows = []
     for name in args.cases:
-        proc = subprocess.run(
-            [sys.executable, __file__, "--child", name], capture_output=True, text=True, check=False
-        )
+        with tempfile.TemporaryDirectory(prefix="gslrm-bench-") as tmp:
+            cmd = [sys.executable, __file__, "--child", name]
+            if name == "load":
+                sys.path.insert(0, str(REPO))
+                _write_full_checkpoint(Path(tmp))
+                cmd += ["--folder", tmp]
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             print(f"{name}: failed\n{proc.stderr}", file=sys.stderr)
             return 1
         rows.append(json.loads(proc.stdout.strip().splitlines()[-1]))
         print(f"... {name} done", file=sys.stderr, flush=True)
     header = (
-        f"{'case':<8} {'views':>9} {'d/layers':>9} {'Gaussians':>10} {'load s':>7} {'forward s':>10} "
+        f"{'case':<20} {'views':>9} {'d/layers':>9} {'Gaussians':>10} {'load s':>7} {'forward s':>10} "
         f"{'weights MB':>11} {'peak RSS MB':>12} {'peak-before MB':>15} {'threads':>7}"
     )
     print(header)
     print("-" * len(header))
     for r in rows:
         print(
-            f"{r['case']:<8} {'6x' + str(r['size']) + '^2':>9} {str(r['d']) + '/' + str(r['layers']):>9} "
+            f"{r['case']:<20} {('6x' + str(r['size']) + '^2') if r['size'] else '-':>9} {str(r['d']) + '/' + str(r['layers']):>9} "
             f"{r['gaussians']:>10,} {r['load_s']:>7.1f} {r['forward_s']:>10.2f} {r['weights_mb']:>11.0f} "
             f"{r['peak_mb']:>12.0f} {r['peak_mb'] - r['rss_before_mb']:>15.0f} {r['threads']:>7}"
         )

@@ -195,3 +195,11 @@ def test_view_size_not_divisible_by_patch_is_refused(tiny):
 def test_other_view_sizes_divisible_by_8_work(tiny):
     g = tiny.reconstruct(np.full((6, 32, 48, 3), 200, np.uint8), apply_filter=False)
     assert len(g) == 2 + 6 * 32 * 48
+
+
+def test_unload_drops_the_weights(conformance_dir):
+    rec = GSLRMReconstructor.from_weights(conformance_dir, device="cpu")
+    rec.unload()
+    assert rec._model is None
+    with pytest.raises(RuntimeError, match="unloaded"):
+        rec.reconstruct(np.zeros((6, 64, 64, 3), np.uint8))
