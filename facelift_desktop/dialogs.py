@@ -149,16 +149,16 @@ class ExportSettingsDialog(QDialog):
         self.fps = QSpinBox()
         self.size = QSpinBox()
         self.elevation = QDoubleSpinBox()
-        if kind == "ply":
-            self.setWindowTitle("Export PLY")
+        if kind in ("ply", "splat"):
+            self.setWindowTitle("Export PLY" if kind == "ply" else "Export .splat")
             self.flavour.addItem("FaceLift (62 properties, as the reference writes)", "facelift")
             self.flavour.addItem("INRIA 3DGS (SH degree as stored)", "inria")
             self.up_axis.addItem("+Z up (FaceLift world)", "z")
-            self.up_axis.addItem("+Y up (Blender glTF, three.js)", "y")
-            self.up_axis.addItem("−Y up (OpenCV; SuperSplat and most splat viewers)", "-y")
+            self.up_axis.addItem("+Y up, face toward +Z (web viewers, Blender glTF)", "y")
             self.flavour.setCurrentIndex(max(0, self.flavour.findData(settings.ply_flavour)))
             self.up_axis.setCurrentIndex(max(0, self.up_axis.findData(settings.up_axis)))
-            form.addRow("Flavour", self.flavour)
+            if kind == "ply":
+                form.addRow("Flavour", self.flavour)
             form.addRow("Up axis", self.up_axis)
         else:
             self.setWindowTitle("Export turntable video")
@@ -191,7 +191,7 @@ class ExportSettingsDialog(QDialog):
 
     def result_settings(self) -> ExportSettings:
         s = self.settings
-        if self.kind == "ply":
+        if self.kind in ("ply", "splat"):
             s.ply_flavour = str(self.flavour.currentData())
             s.up_axis = str(self.up_axis.currentData())
         else:

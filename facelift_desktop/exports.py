@@ -1,6 +1,7 @@
-"""What the Export menu writes. Every writer refuses to overwrite unless told, and writes
-to a temp name beside the target that is renamed at the end (engine.io.atomic), so a failed
-or cancelled export leaves no partial file.
+"""What the Export menu writes: thin wrappers over engine.io.export and engine.io.images.
+
+Every writer refuses to overwrite unless told, and writes to a temp name beside the target
+that is renamed at the end (engine.io.atomic), so a failed export leaves no partial file.
 """
 
 from __future__ import annotations
@@ -13,51 +14,6 @@ from engine.api import VIEW_NAMES, OutputError
 from engine.gaussians import Gaussians
 from engine.io.atomic import refuse_overwrite
 
-# Rotations taking the FaceLift world (+Z up) to another up convention, as (3x3, quaternion wxyz).
-_S = float(np.sqrt(0.5))
-UP_AXES: dict[str, tuple[np.ndarray, np.ndarray]] = {
-    "z": (np.eye(3), np.array([1.0, 0.0, 0.0, 0.0])),
-    # -90 deg about X: (x, y, z) -> (x, z, -y), +Z becomes +Y
-    "y": (np.array([[1.0, 0, 0], [0, 0, 1], [0, -1, 0]]), np.array([_S, -_S, 0.0, 0.0])),
-    # +90 deg about X: (x, y, z) -> (x, -z, y), +Z becomes -Y (OpenCV y-down)
-    "-y": (np.array([[1.0, 0, 0], [0, 0, -1], [0, 1, 0]]), np.array([_S, _S, 0.0, 0.0])),
-}
-
-
-def _quat_mul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product a ⊗ b; a (4,), b (N,4), wxyz."""
-    w1, x1, y1, z1 = a
-    w2, x2, y2, z2 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
-    return np.stack(
-        [
-            w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2,
-            w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
-            w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2,
-            w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2,
-        ],
-        axis=1,
-    )
-
-
-def reorient(gaussians: Gaussians, up_axis: str) -> Gaussians:
-    """The same Gaussians in another up convention ("z" = unchanged, "y", "-y").
-
-    Rotates centres and orientations; colours of SH degree > 0 would need their SH rotated
-    too, which is not done, so those refuse a non-"z" axis with an OutputError.
-    """
-    if up_axis not in UP_AXES:
-        raise OutputError(f"unknown up axis {up_axis!r}; choose one of {', '.join(UP_AXES)}")
-    if up_axis == "z":
-        return gaussians
-    if gaussians.sh_degree > 0:
-        raise OutputError(
-            f"up axis {up_axis}: rotating SH degree {gaussians.sh_degree} colours is not supported; export +Z up"
-        )
-    rot, q = UP_AXES[up_axis]
-    xyz = gaussians.xyz.astype(np.float64) @ rot.T
-    quats = _quat_mul(q, gaussians.quats.astype(np.float64))
-    return gaussians.replace(xyz=xyz.astype(np.float32), quats=quats.astype(np.float32))
-
 
 def export_ply(
     gaussians: Gaussians,
@@ -66,22 +22,20 @@ def export_ply(
     up_axis: str = "z",
     overwrite: bool = False,
 ) -> Path:
-    """Write a 3DGS PLY (engine.io.ply) in the chosen flavour and up axis."""
-    from engine.io.ply import save_ply
+    """Write a 3DGS PLY in the chosen flavour and up axis ("z" FaceLift, "y" viewers) (engine.io.export)."""
+    from engine.io import export
 
     path = refuse_overwrite(path, overwrite)
-    save_ply(reorient(gaussians, up_axis), path, flavour=flavour)  # type: ignore[arg-type]
+    export.export_ply(gaussians, path, flavour=flavour, up=up_axis)  # type: ignore[arg-type]
     return path
 
 
-def export_splat(gaussians: Gaussians, path: Path | str, overwrite: bool = False) -> Path:
-    """Write an antimatter15 .splat file (engine.io.splat)."""
+def export_splat(gaussians: Gaussians, path: Path | str, up_axis: str = "z", overwrite: bool = False) -> Path:
+    """Write an antimatter15 .splat file (engine.io.export)."""
+    from engine.io import export
+
     path = refuse_overwrite(path, overwrite)
-    try:
-        from engine.io import splat
-    except ImportError as exc:
-        raise OutputError(f"{path}: .splat export is not available in this build") from exc
-    splat.save_splat(gaussians, path)
+    export.export_splat(gaussians, path, up=up_axis)  # type: ignore[arg-type]
     return path
 
 

@@ -504,8 +504,8 @@ class MainWindow(QMainWindow):
         """Write the (filtered) result as PLY; raises OutputError if ``path`` exists and not overwrite."""
         return exports.export_ply(self._current_gaussians(), path, flavour, up_axis, overwrite)
 
-    def export_splat(self, path: Path | str, overwrite: bool = False) -> Path:
-        return exports.export_splat(self._current_gaussians(), path, overwrite)
+    def export_splat(self, path: Path | str, up_axis: str = "z", overwrite: bool = False) -> Path:
+        return exports.export_splat(self._current_gaussians(), path, up_axis, overwrite)
 
     def export_png(self, path: Path | str, overwrite: bool = False) -> Path:
         viewer = self.viewport.viewer
@@ -585,9 +585,14 @@ class MainWindow(QMainWindow):
             self._run_export("PLY", lambda: self.export_ply(path, s.ply_flavour, s.up_axis, overwrite=True))
 
     def export_splat_dialog(self) -> None:
+        dialog = ExportSettingsDialog("splat", self.settings.export_settings(), self)
+        if not dialog.exec():
+            return
+        s = dialog.result_settings()
+        self.settings.set_export_settings(s)
         path = self._save_path("Export .splat", f"{self._stem()}.splat", "splat (*.splat)")
         if path is not None:
-            self._run_export(".splat", lambda: self.export_splat(path, overwrite=True))
+            self._run_export(".splat", lambda: self.export_splat(path, s.up_axis, overwrite=True))
 
     def export_png_dialog(self) -> None:
         path = self._save_path("Export the current view", f"{self._stem()}_view.png", "PNG (*.png)")

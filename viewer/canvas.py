@@ -42,7 +42,7 @@ PRESETS: dict[str, tuple[float, float]] = {
     "top": (0.0, 89.9),
 }
 FOV_DEG = 50.0
-LOD_MIN = 5_000
+LOD_MIN = 2_000
 LOD_MAX = 4_000_000
 DISTANCE = 2.7
 
@@ -99,7 +99,7 @@ class GaussianViewer:
         parent: object = None,
         background: str = "dark",
         show: bool = False,
-        target_fps: float = 24.0,
+        target_fps: float = 25.0,
         resort_degrees: float = 3.0,
         still_delay: float = 0.25,
         lod_start: int = 15_000,
@@ -127,13 +127,15 @@ class GaussianViewer:
         self._visible: np.ndarray = np.zeros(0, np.int64)
         self._generation = 0
         self._sorter = DepthSorter()
-        self._result: SortResult | None = None
-        self._uploaded: tuple[int, int, str] | None = None  # (generation, id(result), "full"|"lod")
-        self._sorted_row: np.ndarray | None = None  # depth row of the newest submitted job
+        # newest result and newest submitted depth row per kind ("full" | "lod")
+        self._results: dict[str, SortResult] = {}
+        self._rows: dict[str, np.ndarray] = {}
+        self._uploaded: tuple[int, str] | None = None  # (id(result), kind) now on the GPU
         self._last_matrix: np.ndarray | None = None
         self._moving = False
         self._lod_budget = int(lod_start)
         self._frame_costs: list[float] = []
+        self._overheads: list[float] = []
         self._frame_times: list[float] = []
         self.stats_listeners: list[Callable[[ViewerStats], None]] = []
         self.last_sort_seconds = 0.0
@@ -187,12 +189,14 @@ class GaussianViewer:
         self._generation += 1
         if self._base is None or self._arrays is None:
             self._visible = np.zeros(0, np.int64)
-            self._result = None
+            self._results.clear()
+            self._rows.clear()
             self._uploaded = None
             self.splat.set_data({})
         else:
             self._visible = np.flatnonzero(self._filter.mask(self._base)).astype(np.int64)
-            self._submit_sort(self._current_matrix())
+            self._rows.clear()
+            self._submit_sort(self._current_matrix(), "lod" if self._moving else "full")
         self._emit_stats()
         self.canvas.update()
 
@@ -250,23 +254,26 @@ class GaussianViewer:
         tr = self.splat.transforms.get_transform("visual", "render")
         return projection_matrix(tr).T
 
-    def _submit_sort(self, a: np.ndarray) -> None:
+    def _submit_sort(self, a: np.ndarray, kind: str) -> None:
         if self._arrays is None:
             return
         row = a[3].copy()
-        self._sorted_row = row
-        self._sorter.submit(SortJob(self._arrays, self._generation, row, self._visible, self._lod_budget))
+        self._rows[kind] = row
+        budget = None if kind == "full" else self._lod_budget
+        self._sorter.submit(SortJob(self._arrays, self._generation, row, self._visible, budget))
         if not self._poll.running:
             self._poll.start()
 
-    def _needs_resort(self, a: np.ndarray) -> bool:
-        if self._sorted_row is None:
+    def _needs_resort(self, a: np.ndarray, kind: str) -> bool:
+        """Has the view turned (or moved along its axis) enough since the last ``kind`` sort?"""
+        old = self._rows.get(kind)
+        if old is None:
             return True
-        f_old = self._sorted_row[:3] / max(np.linalg.norm(self._sorted_row[:3]), 1e-12)
+        f_old = old[:3] / max(np.linalg.norm(old[:3]), 1e-12)
         f_new = a[3, :3] / max(np.linalg.norm(a[3, :3]), 1e-12)
         angle = math.degrees(math.acos(float(np.clip(np.dot(f_old, f_new), -1.0, 1.0))))
-        # depth offset changes when the eye moves along the view direction (zoom, pan)
-        shift = abs(float(a[3, 3] - self._sorted_row[3])) / max(abs(float(self._sorted_row[3])), 1e-6)
+        # the depth offset changes when the eye moves along the view direction (zoom, pan)
+        shift = abs(float(a[3, 3] - old[3])) / max(abs(float(old[3])), 1e-6)
         return angle > self.resort_degrees or shift > 0.1
 
     def _before_draw(self) -> None:
@@ -278,56 +285,69 @@ class GaussianViewer:
             self._still.stop()
             self._still.start()
         self._last_matrix = a
-        if self._needs_resort(a):
-            self._submit_sort(a)
+        # While moving only the small subset is re-sorted; the full set is sorted once still.
+        kind = "lod" if self._moving and self._lod_budget < len(self._visible) else "full"
+        if self._needs_resort(a, kind):
+            self._submit_sort(a, kind)
         self._upload_for_mode()
 
+    def _current(self, kind: str) -> SortResult | None:
+        result = self._results.get(kind)
+        return result if result is not None and result.generation == self._generation else None
+
     def _upload_for_mode(self) -> None:
-        result = self._result
-        if result is None or result.generation != self._generation:
+        lod, full = self._current("lod"), self._current("full")
+        want_lod = self._moving and self._lod_budget < len(self._visible)
+        result = (lod or full) if want_lod else (full or lod)
+        if result is None:
             return
-        mode = "lod" if self._moving and result.lod_fraction < 1.0 else "full"
-        key = (result.generation, id(result), mode)
+        key = (id(result), result.kind)
         if key == self._uploaded:
             return
-        if mode == "lod":
+        if result.kind == "lod":
             # Fewer splats cover less area: widen each a little so the surface reads as one.
             # (Full compensation, 1/sqrt(p), would cost as many fragments as the full set.)
-            scale = min(2.5, max(result.lod_fraction, 1e-6) ** -0.25)
-            self.splat.set_data(result.lod, size_scale=scale)
+            self.splat.set_data(result.attrs, size_scale=min(2.0, max(result.fraction, 1e-6) ** -0.125))
         else:
-            self.splat.set_data(result.full)
+            self.splat.set_data(result.attrs)
         self._uploaded = key
 
     def _after_draw(self, seconds: float) -> None:
         now = time.perf_counter()
+        previous = self._frame_times[-1] if self._frame_times else None
         self._frame_times = [t for t in self._frame_times if now - t < 2.0] + [now]
         drawn = self.splat.count
-        if self._moving and drawn > 0 and self._uploaded is not None and self._uploaded[2] == "lod":
-            self._frame_costs = ([*self._frame_costs, seconds / drawn])[-8:]
+        if drawn > 0 and self._uploaded is not None:
+            # cost per drawn splat; a full still frame also informs the first move
+            self._frame_costs = [*self._frame_costs, seconds / drawn][-8:]
+            if self._moving and previous is not None and now - previous < 0.5:
+                # what a frame costs besides drawing (event handling, compositing the widget)
+                self._overheads = [*self._overheads, max(0.0, now - previous - seconds)][-8:]
             per_splat = float(np.median(self._frame_costs))
-            budget = 0.8 / (self.target_fps * per_splat)  # 20 % head-room
+            frame_budget = 1.0 / self.target_fps
+            overhead = min(float(np.median(self._overheads)) if self._overheads else 0.0, 0.6 * frame_budget)
+            budget = 0.9 * (frame_budget - overhead) / per_splat
             self._lod_budget = int(np.clip(budget, LOD_MIN, LOD_MAX))
-        elif not self._moving and drawn > 0 and self._uploaded is not None:
-            # a full frame also tells the cost per splat; a first move can use it
-            per_splat = seconds / drawn
-            self._lod_budget = int(np.clip(0.8 / (self.target_fps * per_splat), LOD_MIN, LOD_MAX))
         self._emit_stats()
 
     def _poll_sorter(self, _event: object = None) -> None:
-        result = self._sorter.take_result()
-        if result is not None:
-            self.last_sort_seconds = result.seconds
+        redraw = False
+        for result in self._sorter.take_results():
+            if result.kind == "full":
+                self.last_sort_seconds = result.seconds
             if result.generation == self._generation:
-                self._result = result
-                self.canvas.update()
+                self._results[result.kind] = result
+                # a moving camera draws again anyway and picks the new order up then
+                redraw |= result.kind == "full" or not self._moving or self._uploaded is None
+        if redraw:
+            self.canvas.update()
         if not self._sorter.pending:
             self._poll.stop()
 
     def _on_still(self, _event: object = None) -> None:
         self._moving = False
-        if self._last_matrix is not None and self._needs_resort(self._last_matrix):
-            self._submit_sort(self._last_matrix)
+        if self._last_matrix is not None and self._needs_resort(self._last_matrix, "full"):
+            self._submit_sort(self._last_matrix, "full")
         self.canvas.update()
 
     @property
@@ -340,12 +360,11 @@ class GaussianViewer:
 
     @property
     def busy(self) -> bool:
-        """True while a sort is pending or the drawn set is not the full, current one."""
+        """True until the full, current set is sorted for this view and on the GPU."""
         if self._arrays is None:
             return False
-        if self._sorter.pending or self._result is None or self._result.generation != self._generation:
-            return True
-        return self._moving or self._uploaded is None or self._uploaded[2] != "full"
+        full = self._current("full")
+        return self._moving or self._sorter.pending or full is None or self._uploaded != (id(full), "full")
 
     def settle(self) -> None:
         """Finish any motion and sort synchronously so the next draw is final (GUI thread)."""
@@ -357,10 +376,10 @@ class GaussianViewer:
         self._poll_sorter()
         a = self._current_matrix()
         self._last_matrix = a
-        if self._result is None or self._result.generation != self._generation or self._needs_resort(a):
-            self._sorted_row = a[3].copy()
-            self._result = run_job(
-                SortJob(self._arrays, self._generation, self._sorted_row, self._visible, self._lod_budget)
+        if self._current("full") is None or self._needs_resort(a, "full"):
+            self._rows["full"] = a[3].copy()
+            self._results["full"] = run_job(
+                SortJob(self._arrays, self._generation, self._rows["full"], self._visible)
             )
         self._upload_for_mode()
 

@@ -25,25 +25,33 @@ class SortJob:
     generation: increases with every data/filter change; stale results are dropped.
     depth_row: (4,) float64, the clip-space w row of the projection: depth = row[:3]·x + row[3].
     visible: (K,) int64 indices into ``arrays`` that pass the filter.
-    lod_budget: how many splats the moving-camera subset should hold (approximately).
+    lod_budget: None sorts every visible splat ("full"); a number sorts only a random subset
+        of about that many ("lod", what a moving camera draws), which is far cheaper.
     """
 
     arrays: SplatArrays
     generation: int
     depth_row: np.ndarray
     visible: np.ndarray
-    lod_budget: int
+    lod_budget: int | None = None
+
+    @property
+    def kind(self) -> str:
+        return "full" if self.lod_budget is None else "lod"
 
 
 @dataclass
 class SortResult:
-    """A finished sort: attribute arrays in back-to-front order, full set and LOD subset."""
+    """A finished sort: attribute arrays in back-to-front order.
+
+    kind: "full" or "lod"; fraction: the share of the visible splats in ``attrs``.
+    """
 
     generation: int
+    kind: str
     depth_row: np.ndarray
-    full: dict[str, np.ndarray]
-    lod: dict[str, np.ndarray]
-    lod_fraction: float
+    attrs: dict[str, np.ndarray]
+    fraction: float
     seconds: float
     count: int = field(default=0)
 
@@ -55,44 +63,44 @@ def back_to_front(pos: np.ndarray, visible: np.ndarray, depth_row: np.ndarray) -
     return visible[np.argsort(-depth)]
 
 
-def lod_subset(order: np.ndarray, rank: np.ndarray, budget: int) -> tuple[np.ndarray, float]:
-    """The part of ``order`` (kept in order) whose random rank falls in the first fraction.
+def lod_subset(visible: np.ndarray, rank: np.ndarray, budget: int) -> tuple[np.ndarray, float]:
+    """The part of ``visible`` (order kept) whose fixed random rank is below a threshold.
 
-    Returns (indices, fraction) with about ``budget`` elements (all when budget >= len).
+    About ``budget`` elements; the same splats every time for the same budget, so the
+    moving view does not flicker. Returns (indices, fraction); all of them when budget >= len.
     """
-    k = len(order)
+    k = len(visible)
     if budget >= k or k == 0:
-        return order, 1.0
+        return visible, 1.0
     fraction = budget / k
-    threshold = fraction * len(rank)
-    return order[rank[order] < threshold], fraction
+    return visible[rank[visible] < fraction * len(rank)], fraction
 
 
 def run_job(job: SortJob) -> SortResult:
     """Sort and gather synchronously (what the thread does; also used by ``settle``)."""
     t0 = time.perf_counter()
-    order = back_to_front(job.arrays.pos, job.visible, job.depth_row)
-    lod, fraction = lod_subset(order, job.arrays.lod_rank, job.lod_budget)
-    full = job.arrays.gather(order)
-    lod_attrs = full if lod is order else job.arrays.gather(lod)
+    candidates, fraction = job.visible, 1.0
+    if job.lod_budget is not None:
+        candidates, fraction = lod_subset(job.visible, job.arrays.lod_rank, job.lod_budget)
+    order = back_to_front(job.arrays.pos, candidates, job.depth_row)
     return SortResult(
         generation=job.generation,
+        kind=job.kind,
         depth_row=np.asarray(job.depth_row, dtype=np.float64),
-        full=full,
-        lod=lod_attrs,
-        lod_fraction=fraction,
+        attrs=job.arrays.gather(order),
+        fraction=fraction,
         seconds=time.perf_counter() - t0,
         count=len(order),
     )
 
 
 class DepthSorter:
-    """A single long-lived sorting thread with a one-slot mailbox in each direction."""
+    """A single long-lived sorting thread: a one-slot job mailbox, one result slot per kind."""
 
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._job: SortJob | None = None
-        self._result: SortResult | None = None
+        self._results: dict[str, SortResult] = {}
         self._busy = False
         self._stop = False
         self._thread = threading.Thread(target=self._loop, name="splat-depth-sort", daemon=True)
@@ -108,13 +116,14 @@ class DepthSorter:
     def pending(self) -> bool:
         """True while a job waits, runs, or its result has not been taken."""
         with self._cond:
-            return self._job is not None or self._busy or self._result is not None
+            return self._job is not None or self._busy or bool(self._results)
 
-    def take_result(self) -> SortResult | None:
-        """The newest finished result (once), or None."""
+    def take_results(self) -> list[SortResult]:
+        """The newest finished result of each kind (each once), oldest kind first."""
         with self._cond:
-            result, self._result = self._result, None
-            return result
+            results = sorted(self._results.values(), key=lambda r: r.kind == "full")
+            self._results.clear()
+            return results
 
     def wait_idle(self, timeout: float = 30.0) -> bool:
         """Block until no job waits or runs; True if that happened within ``timeout``."""
@@ -156,5 +165,5 @@ class DepthSorter:
             with self._cond:
                 self._busy = False
                 if result is not None:
-                    self._result = result
+                    self._results[result.kind] = result
                 self._cond.notify_all()

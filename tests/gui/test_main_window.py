@@ -245,6 +245,8 @@ def test_exports_write_files_and_never_overwrite_silently(
     out = tmp_path / "out"
     out.mkdir()
     ply = window.export_ply(out / "head.ply")
+    splat = window.export_splat(out / "head.splat")
+    assert splat.stat().st_size == 32 * 300
     assert len(load_ply(ply)) == 300
     with pytest.raises(OutputError, match="already exists"):
         window.export_ply(out / "head.ply")

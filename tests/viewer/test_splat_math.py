@@ -66,22 +66,27 @@ def test_lod_subset_keeps_order_and_size() -> None:
     assert abs(len(sub) - 2000) < 200 and fraction == 0.1
     position = {int(v): i for i, v in enumerate(order)}
     assert all(position[int(a)] < position[int(b)] for a, b in itertools.pairwise(sub))
+    assert set(lod_subset(np.arange(20_000), arrays.lod_rank, 2000)[0]) == set(sub)  # stable choice
     full, one = lod_subset(order, arrays.lod_rank, 50_000)
     assert full is order and one == 1.0
 
 
-def test_sorter_thread_returns_the_newest_job_and_stops() -> None:
+def test_sorter_thread_returns_the_newest_job_of_each_kind_and_stops() -> None:
     arrays = SplatArrays.from_gaussians(synthetic_head(5000))
     sorter = DepthSorter()
     try:
         for gen, row in enumerate(([0.0, 1.0, 0.0, 2.7], [0.0, -1.0, 0.0, 2.7])):
-            sorter.submit(SortJob(arrays, gen, np.array(row), np.arange(5000), 1000))
+            sorter.submit(SortJob(arrays, gen, np.array(row), np.arange(5000)))
+            assert sorter.wait_idle(10)
+        sorter.submit(SortJob(arrays, 2, np.array([0.0, -1.0, 0.0, 2.7]), np.arange(5000), lod_budget=500))
         assert sorter.wait_idle(10)
-        result = sorter.take_result()
-        assert result is not None and result.generation == 1
-        depth = result.full["a_pos"] @ np.array([0.0, -1.0, 0.0], np.float32)
+        results = {r.kind: r for r in sorter.take_results()}
+        full, lod = results["full"], results["lod"]
+        assert full.generation == 1 and full.count == 5000 and full.fraction == 1.0
+        depth = full.attrs["a_pos"] @ np.array([0.0, -1.0, 0.0], np.float32)
         assert np.all(np.diff(depth) <= 1e-6)  # farthest first
-        assert sorter.take_result() is None
+        assert lod.generation == 2 and abs(lod.count - 500) < 100 and lod.fraction == 0.1
+        assert sorter.take_results() == []
     finally:
         sorter.close()
     assert not sorter.alive
