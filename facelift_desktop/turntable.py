@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.api import Cancelled, OutputError, ProgressEvent
@@ -21,8 +22,17 @@ from facelift_desktop.exports import turntable_azimuths
 from facelift_desktop.worker import Failure
 
 
+def _resize(image: np.ndarray, size: int) -> np.ndarray:
+    """(H,W,3) uint8 resampled to (size,size,3) with Lanczos (area-like when shrinking)."""
+    if image.shape[0] == size and image.shape[1] == size:
+        return image
+    from PIL import Image
+
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS))
+
+
 class TurntableJob(QObject):
-    """Render ``frames`` views around +Z with ``render(azimuth, elevation, size)`` into a video."""
+    """Render ``frames`` square views around +Z with ``render(azimuth, elevation)`` into a video."""
 
     progress = Signal(object)  # ProgressEvent
     finished = Signal(object)  # Path
@@ -31,7 +41,7 @@ class TurntableJob(QObject):
 
     def __init__(
         self,
-        render: Callable[[float, float, int], Any],
+        render: Callable[[float, float], Any],
         path: Path | str,
         frames: int = 150,
         fps: int = 30,
@@ -94,7 +104,7 @@ class TurntableJob(QObject):
             if self._cancel:
                 raise Cancelled("export cancelled by the user")
             az = float(self._azimuths[self._index])
-            frame = self.render(az, self.elevation, self.size)
+            frame = _resize(np.asarray(self.render(az, self.elevation)), self.size)
             self._writer.append_data(frame)
             self._index += 1
             self.progress.emit(

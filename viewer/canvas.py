@@ -385,30 +385,36 @@ class GaussianViewer:
 
     # ---- output ----------------------------------------------------------------------
 
-    def render_image(self, size: tuple[int, int] | None = None) -> np.ndarray:
-        """The current view with every visible splat, (H,W,3) uint8 RGB."""
+    def render_image(self) -> np.ndarray:
+        """The current view with every visible splat at the canvas size, (H,W,3) uint8 RGB."""
         self.settle()
-        img = self.canvas.render(size=size, alpha=False)
+        img = self.canvas.render(alpha=False)
         return np.ascontiguousarray(img[..., :3])
 
-    def render_square(self, size: int) -> np.ndarray:
-        """The centred square of the view at ``size`` x ``size``, (size,size,3) uint8 RGB."""
+    def render_square(self) -> np.ndarray:
+        """The centred square of the view at the canvas' resolution, (S,S,3) uint8 RGB.
+
+        (VisPy's ``render(size=...)`` does not scale a custom visual's pixel maths, so callers
+        resample the result themselves.)
+        """
         self.settle()
         w, h = self.canvas.size
         side = min(w, h)
         region = ((w - side) // 2, (h - side) // 2, side, side)
-        img = self.canvas.render(region=region, size=(size, size), alpha=False)
-        return np.ascontiguousarray(img[..., :3])
+        return np.ascontiguousarray(self.canvas.render(region=region, alpha=False)[..., :3])
 
-    def render_orbit_frame(self, azimuth: float, elevation: float, size: int) -> np.ndarray:
-        """A turntable frame at VisPy azimuth/elevation (degrees); the user's view is restored."""
+    def render_orbit_frame(self, azimuth: float, elevation: float) -> np.ndarray:
+        """``render_square`` from VisPy azimuth/elevation (degrees) at the FaceLift distance.
+
+        The user's view is restored afterwards.
+        """
         state = self.camera.get_state()
         distance = self.camera.distance
         try:
             self.camera.set_state({"azimuth": azimuth, "elevation": elevation, "center": (0.0, 0.0, 0.0)})
             self.camera.distance = DISTANCE
             self.camera.view_changed()
-            return self.render_square(size)
+            return self.render_square()
         finally:
             self.camera.set_state(state)
             self.camera.distance = distance

@@ -1,0 +1,184 @@
+"""The whole window with its VisPy viewport under Xvfb + Mesa.
+
+With the real instant engine on the astronaut photo when engine.pipeline is in this build,
+and with the fake engine otherwise-independent checks (exports, turntable cancel).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fakes import FakeFactory
+
+from engine.api import ReconstructionRequest
+from facelift_desktop.settings import AppSettings
+from facelift_desktop.worker import default_engine_factory
+
+pytestmark = pytest.mark.gl
+
+HAVE_PIPELINE = importlib.util.find_spec("engine.pipeline") is not None
+
+
+@pytest.fixture
+def astronaut(tmp_path: Path) -> Path:
+    import imageio.v2 as imageio
+    from skimage import data
+
+    path = tmp_path / "astronaut.png"
+    imageio.imwrite(path, data.astronaut())
+    return path
+
+
+@pytest.fixture
+def gl_window(qtbot, settings_path, no_weights):  # type: ignore[no-untyped-def]
+    from facelift_desktop.main_window import MainWindow
+    from viewer.canvas import configure_vispy
+
+    configure_vispy()
+    made = []
+
+    def make(factory):  # type: ignore[no-untyped-def]
+        window = MainWindow(AppSettings.at_path(settings_path), engine_factory=factory, use_gl=True)
+        window.modal_dialogs = False
+        qtbot.addWidget(window)
+        window.resize(1280, 800)
+        window.show()
+        qtbot.waitExposed(window)
+        made.append(window)
+        return window
+
+    yield make
+    for w in made:
+        w.shutdown()
+
+
+def _instant_only(name: str, request: ReconstructionRequest):  # type: ignore[no-untyped-def]
+    assert name == "instant"
+    return default_engine_factory(name, request)
+
+
+def _reconstruct(qtbot, window, photo: Path, timeout: int = 120_000) -> None:  # type: ignore[no-untyped-def]
+    assert window.open_photo(photo)
+    with qtbot.waitSignal(window.run_finished, timeout=timeout):
+        assert window.reconstruct()
+    window.viewport.viewer.settle()
+
+
+def _background_mask(img: np.ndarray, window) -> np.ndarray:  # type: ignore[no-untyped-def]
+    from viewer.canvas import BACKGROUNDS
+
+    bg = np.round(np.array(BACKGROUNDS[window.viewport.viewer.background]) * 255)
+    return np.abs(img.astype(float) - bg).max(axis=-1) <= 3
+
+
+def _read_mp4(path: Path) -> np.ndarray:
+    """(T,H,W,3) uint8 frames decoded by the bundled ffmpeg."""
+    import imageio_ffmpeg
+
+    gen = imageio_ffmpeg.read_frames(str(path))
+    meta = next(gen)
+    w, h = meta["size"]
+    return np.stack([np.frombuffer(f, np.uint8).reshape(h, w, 3) for f in gen])
+
+
+def _centre_change(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference over the middle of the view, where the head is."""
+    h, w = a.shape[:2]
+    box = (slice(h // 3, 2 * h // 3), slice(2 * w // 5, 3 * w // 5))
+    return float(np.abs(a[box].astype(int) - b[box].astype(int)).mean())
+
+
+def _check_head_in_centre(window) -> np.ndarray:  # type: ignore[no-untyped-def]
+    img = window.viewport.viewer.render_image()
+    h, w = img.shape[:2]
+    bg = _background_mask(img, window)
+    centre = bg[h // 2 - 10 : h // 2 + 10, w // 2 - 10 : w // 2 + 10]
+    assert not centre.any(), "the centre of the view shows background, not the head"
+    for corner in (bg[:20, :20], bg[:20, -20:], bg[-20:, :20], bg[-20:, -20:]):
+        assert corner.all(), "a corner of the view is not background"
+    return img
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not HAVE_PIPELINE, reason="engine.pipeline (the instant engine wiring) is not in this build yet"
+)
+def test_instant_engine_on_the_astronaut(qtbot, gl_window, astronaut, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from engine.io.ply import load_ply
+
+    window = gl_window(_instant_only)
+    _reconstruct(qtbot, window, astronaut)
+    assert window.input_panel.crop.has_image
+    front = _check_head_in_centre(window)
+    window.viewport.viewer.orbit(60.0)
+    turned = window.viewport.viewer.render_image()
+    assert _centre_change(front, turned) > 8.0
+    # the opacity slider re-filters the same result
+    before = window.viewport.viewer.visible_count
+    window.viewport.opacity_slider.setValue(60)  # keep opacity > 0.3
+    after = window.viewport.viewer.visible_count
+    assert 0 < after < before == len(window.result.gaussians)
+    assert f"{after:,} of {before:,}" in window.count_label.text()
+    ply = window.export_ply(tmp_path / "astronaut.ply")
+    assert len(load_ply(ply)) == after  # the export is what the filter shows
+
+
+def test_fake_result_in_the_viewport_orbit_filter_and_exports(qtbot, gl_window, photo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import imageio.v3 as iio
+
+    from engine.io.ply import load_ply
+
+    window = gl_window(FakeFactory(count=20_000))
+    _reconstruct(qtbot, window, photo)
+    front = _check_head_in_centre(window)
+    window.viewport.view_buttons["left"].click()
+    left = window.viewport.viewer.render_image()
+    assert _centre_change(front, left) > 8.0
+    window.viewport.view_buttons["front"].click()
+    window.viewport.crop_slider.setValue(20)  # a small crop box
+    assert window.viewport.viewer.visible_count < 20_000
+    window.viewport.reset_filters()
+    assert window.viewport.viewer.visible_count == 20_000
+    assert len(load_ply(window.export_ply(tmp_path / "head.ply"))) == 20_000
+
+    png = window.export_png(tmp_path / "view.png")
+    assert iio.imread(png).shape[2] == 3
+
+    out = tmp_path / "turntable.mp4"
+    job = window.start_turntable_export(out, frames=12, fps=12, size=128)
+    with qtbot.waitSignal(job.finished, timeout=60_000):
+        pass
+    frames = _read_mp4(out)
+    assert frames.shape[0] == 12 and frames.shape[1:3] == (128, 128)
+    assert frames[0].std() > 5  # not blank
+    assert float(np.abs(frames[0].astype(int) - frames[3].astype(int)).mean()) > 1.0  # it turns
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_cancelled_turntable_leaves_no_file(qtbot, gl_window, photo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    window = gl_window(FakeFactory(count=5000))
+    _reconstruct(qtbot, window, photo)
+    out = tmp_path / "turntable.gif"
+    job = window.start_turntable_export(out, frames=200, fps=10, size=128)
+    qtbot.waitUntil(lambda: job._index >= 2, timeout=30_000)
+    with qtbot.waitSignal(job.cancelled, timeout=10_000):
+        window.cancel_export()
+    assert not out.exists() and not list(tmp_path.glob(".turntable*"))
+    assert window.progress_panel.stage_label.text() == "Export cancelled"
+    assert window.progress_panel.reconstruct_button.isEnabled()
+
+
+def test_screenshot_of_the_window_shows_the_viewport(qtbot, gl_window, photo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import imageio.v3 as iio
+
+    window = gl_window(FakeFactory(count=5000))
+    _reconstruct(qtbot, window, photo)
+    shot = iio.imread(window.grab_screenshot(tmp_path / "window.png"))
+    assert shot.shape[:2] == (window.height(), window.width())
+    viewport = window.viewport.viewer.native
+    centre = viewport.mapTo(window, viewport.rect().center())
+    pixel = shot[centre.y(), centre.x()]
+    assert pixel[0] > 150  # the synthetic face's skin, not the dark background
