@@ -97,6 +97,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--frames", type=int, default=150, help="turntable frames (default 150; 0 = no video)"
     )
     parser.add_argument("--fps", type=float, default=30.0, help="turntable frame rate (default 30)")
+    parser.add_argument(
+        "--size", type=int, default=512, help="render size of output.png views and the turntable (default 512)"
+    )
 
 
 def collect_inputs(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -162,6 +165,8 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("no input: give photos or folders (INPUT... or -i DIR)")
     if args.frames < 0:
         raise InputError(f"--frames must be 0 or more, got {args.frames}")
+    if not 8 <= args.size <= 8192:
+        raise InputError(f"--size must be within 8..8192, got {args.size}")
     n_inputs = len(images) + len(problems)
     failed = [msg for _, msg in problems]
     for msg in failed:
@@ -202,6 +207,7 @@ def run(args: argparse.Namespace) -> int:
                     out_dir,
                     turntable_frames=args.frames,
                     fps=args.fps,
+                    render_size=args.size,
                     overwrite=args.overwrite,
                     on_progress=on_progress,
                     cancel=cancel,

@@ -1,0 +1,155 @@
+"""`facelift reconstruct`: the tiny FaceLift pipeline end to end, the instant fallback, batches."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+PHOTO = REPO / "resources" / "samples" / "astronaut.png"
+FULL_SET = ["gaussians.ply", "input.png", "multiview.png", "output.png", "turntable.mp4"]
+FAST = ["--steps", "3", "--size", "64"]  # the machine is small: few diffusion steps, small renders
+INSTANT_SET = ["gaussians.ply", "input.png", "output.png", "turntable.mp4"]
+
+
+@pytest.fixture()
+def no_weights(tmp_path, monkeypatch):
+    """No FaceLift weights anywhere: FACELIFT_WEIGHTS unset, empty HOME / XDG_DATA_HOME."""
+    monkeypatch.delenv("FACELIFT_WEIGHTS", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir())
+
+
+def _png(path: Path) -> np.ndarray:
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    import imageio.v2 as imageio
+
+    with imageio.get_reader(path, "ffmpeg") as reader:
+        return list(reader.iter_data())
+
+
+@pytest.mark.slow
+def test_tiny_facelift_pipeline_end_to_end(tmp_path, conformance_dir, no_weights, capsys):
+    from engine.io.ply import load_ply
+
+    out = tmp_path / "out"
+    code = main(["reconstruct", str(PHOTO), "-o", str(out), "--weights", str(conformance_dir), *FAST, "--frames", "3"])
+    err = capsys.readouterr().err
+    assert code == 0, err
+    assert "FaceLift engine" in err
+    head = out / "astronaut"
+    assert _names(head) == FULL_SET
+    assert _png(head / "input.png").shape == (512, 512, 3)
+    assert _png(head / "multiview.png").shape == (64, 6 * 64, 3)  # six 64x64 views of the tiny model
+    assert _png(head / "output.png").shape == (64, 6 * 64, 3)  # --size 64
+    g = load_ply(head / "gaussians.ply")
+    assert 0 < len(g) < 2 + 6 * 64 * 64
+    frames = _frames(head / "turntable.mp4")
+    assert len(frames) == 3 and frames[0].shape == (64, 64, 3)
+    assert _names(out) == ["astronaut"]  # no staging folders left behind
+
+
+@pytest.mark.slow
+def test_without_weights_the_instant_engine_runs(tmp_path, no_weights, capsys):
+    out = tmp_path / "out"
+    assert main(["reconstruct", str(PHOTO), "-o", str(out), *FAST, "--frames", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "instant engine" in err and "no FaceLift weights found" in err
+    assert _names(out / "astronaut") == INSTANT_SET
+
+
+@pytest.mark.slow
+def test_batch_with_a_bad_file_exits_1_and_finishes_the_others(tmp_path, no_weights, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(PHOTO, photos / "a.PNG")
+    (photos / "b_broken.jpg").write_bytes(b"this is not a jpeg")
+    Image.open(PHOTO).convert("RGB").save(photos / "c.jpeg")
+    (photos / "notes.txt").write_text("not an image, not an input")
+    out = tmp_path / "out"
+    code = main(["reconstruct", str(photos), "-o", str(out), "--engine", "instant", *FAST, "--frames", "0"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert _names(out) == ["a", "c"]
+    assert _names(out / "a") == ["gaussians.ply", "input.png", "output.png"]
+    bad = [ln for ln in err.splitlines() if ln.startswith("facelift: error:")]
+    assert len(bad) == 1 and "b_broken.jpg" in bad[0]
+    assert "1 of 3 inputs failed" in err
+
+
+def test_only_input_missing_is_exit_2(tmp_path, no_weights, capsys):
+    assert main(["reconstruct", str(tmp_path / "nope.jpg"), "-o", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert "nope.jpg: no such file or folder" in err
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_existing_outputs_are_not_overwritten_without_flag(tmp_path, no_weights, capsys):
+    out = tmp_path / "out"
+    args = ["reconstruct", str(PHOTO), "-o", str(out), "--engine", "instant", *FAST, "--frames", "0"]
+    assert main(args) == 0
+    before = (out / "astronaut" / "gaussians.ply").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.splitlines() if "error" in ln]
+    assert "already exist" in lines[0] and "--overwrite" in lines[0]
+    assert (out / "astronaut" / "gaussians.ply").stat().st_mtime_ns == before
+    assert main([*args, "--overwrite"]) == 0
+    assert (out / "astronaut" / "gaussians.ply").stat().st_mtime_ns != before
+
+
+def test_bad_weights_stop_with_exit_2(tmp_path, conformance_dir, no_weights, capsys):
+    broken = tmp_path / "w"
+    shutil.copytree(conformance_dir / "mvdiffusion" / "pipeckpts", broken / "mvdiffusion" / "pipeckpts")
+    shutil.rmtree(broken / "mvdiffusion" / "pipeckpts" / "unet")
+    (broken / "gslrm").mkdir()
+    shutil.copy(conformance_dir / "gslrm" / "ckpt_0000000000000000.pt", broken / "gslrm")
+    out = tmp_path / "out"
+    assert main(["reconstruct", str(PHOTO), "-o", str(out), "--weights", str(broken)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("facelift: error:") and "unet" in err[-1]
+    assert not out.exists() or _names(out) == []
+
+
+def test_facelift_engine_without_weights_is_exit_2(tmp_path, no_weights, capsys):
+    assert main(["reconstruct", str(PHOTO), "-o", str(tmp_path / "o"), "--engine", "facelift"]) == 2
+    assert "no FaceLift weights found" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_reference_flags_are_accepted(tmp_path, conformance_dir, no_weights):
+    photos = tmp_path / "in"
+    photos.mkdir()
+    shutil.copy(PHOTO, photos / "face.png")
+    out = tmp_path / "out"
+    args = ["-i", str(photos), "-o", str(out), "--guidance_scale_2D", "2.0", "--step_2D", "2", "--seed", "3"]
+    assert main([*args, "--auto_crop", "--weights", str(conformance_dir), "--size", "64", "--frames", "0"]) == 0
+    assert _names(out / "face") == ["gaussians.ply", "input.png", "multiview.png", "output.png"]
+
+
+def test_option_conflicts_are_refused(tmp_path):
+    with pytest.raises(SystemExit) as info:
+        main(["reconstruct", str(PHOTO), "-o", str(tmp_path), "--no-auto-crop", "--no-preprocess"])
+    assert info.value.code == 2
+
+
+def test_output_names_for_duplicate_stems():
+    from engine.commands.reconstruct import output_names
+
+    names = output_names([Path("x/a.png"), Path("y/a.jpg"), Path("b.png"), Path("a.b.png")])
+    assert names == ["a_png", "a_jpg", "b", "a.b"]

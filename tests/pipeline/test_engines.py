@@ -1,0 +1,142 @@
+"""engine.pipeline engines: the tiny FaceLift pipeline (conformance weights) and the instant engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from engine.api import (
+    Cancelled,
+    CancelToken,
+    OutOfMemory,
+    ProgressEvent,
+    ReconstructionRequest,
+)
+from engine.gaussians import Gaussians
+from engine.pipeline import FaceLiftEngine, InstantEngine, default_engine
+REPO = Path(__file__).resolve().parents[2]
+PHOTO = REPO / "resources" / "samples" / "astronaut.png"
+
+
+@pytest.fixture(scope="module")
+def facelift(conformance_dir) -> FaceLiftEngine:
+    engine = FaceLiftEngine(conformance_dir, device="cpu", memory_preset="high")
+    engine.load()
+    return engine
+
+
+@pytest.fixture(scope="module")
+def photo() -> np.ndarray:
+    from engine.io.images import load_photo
+
+    return load_photo(PHOTO)
+
+
+def _request(image, **kw) -> ReconstructionRequest:
+    kw.setdefault("num_steps", 4)
+    return ReconstructionRequest(image=image, **kw)
+
+
+@pytest.mark.slow
+def test_tiny_facelift_run_stages_views_and_gaussians(facelift):
+    events: list[ProgressEvent] = []
+    result = facelift.run(_request(PHOTO), events.append)
+    stages = [e.stage for e in events]
+    for stage in ("preprocess", "preview", "diffusion", "gslrm"):
+        assert stage in stages, stages
+    assert stages.index("preview") < stages.index("diffusion") < stages.index("gslrm")
+    preview = next(e.preview for e in events if e.stage == "preview")
+    assert isinstance(preview, Gaussians) and len(preview) > 0
+    assert result.engine == "facelift"
+    assert result.input_image.shape == (512, 512, 3)
+    assert result.views is not None and result.views.shape == (6, 64, 64, 3) and result.views.dtype == np.uint8
+    raw = result.info["unfiltered_gaussians"]
+    assert len(raw) == 2 + 6 * 64 * 64  # the tiny GS-LRM sees 64x64 views
+    assert 0 < len(result.gaussians) < len(raw)
+    # the result is exactly the reference filters applied to the raw set
+    np.testing.assert_array_equal(result.gaussians.xyz, raw.filter().xyz)
+    assert {"preprocess", "diffusion", "gslrm"} <= set(result.timings)
+
+
+@pytest.mark.slow
+def test_each_run_is_seeded_on_its_own(facelift, photo):
+    """Results do not depend on what ran before (the reference CLI shared one generator)."""
+    other = np.ascontiguousarray(photo[:, ::-1])
+    alone = facelift.run(_request(photo, seed=7, preprocess=False))
+    facelift.run(_request(other, seed=7, preprocess=False))
+    again = facelift.run(_request(photo, seed=7, preprocess=False))
+    np.testing.assert_array_equal(alone.views, again.views)
+    different = facelift.run(_request(photo, seed=8, preprocess=False))
+    assert not np.array_equal(alone.views, different.views)
+
+
+def test_cancel_during_diffusion(facelift, photo):
+    cancel = CancelToken()
+
+    def on_progress(ev: ProgressEvent) -> None:
+        if ev.stage == "diffusion" and ev.step >= 1:
+            cancel.cancel()
+
+    with pytest.raises(Cancelled):
+        facelift.run(_request(photo, preprocess=False, num_steps=10), on_progress, cancel)
+
+
+def test_low_memory_preset_frees_diffusion_before_gslrm(conformance_dir, photo):
+    engine = FaceLiftEngine(conformance_dir, device="cpu", memory_preset="low", preview=False)
+    result = engine.run(_request(photo, preprocess=False, num_steps=2))
+    assert result.info["freed_diffusion"] is True and engine._mv is None and engine._lrm is not None
+    again = engine.run(_request(photo, preprocess=False, num_steps=2))  # reloads what it freed
+    np.testing.assert_array_equal(result.views, again.views)
+    engine.unload()
+    assert engine._lrm is None
+
+
+def test_out_of_memory_frees_models_and_suggests_a_lower_preset(conformance_dir, photo, monkeypatch):
+    import torch
+
+    engine = FaceLiftEngine(conformance_dir, device="cpu", memory_preset="auto", preview=False)
+    engine.load()
+
+    def boom(*args, **kwargs):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(engine._lrm, "reconstruct", boom)
+    with pytest.raises(OutOfMemory) as info:
+        engine.run(_request(photo, preprocess=False, num_steps=1))
+    msg = str(info.value)
+    assert "GS-LRM" in msg and "--memory-preset balanced" in msg and "\n" not in msg
+    assert engine._mv is None and engine._lrm is None  # freed
+
+
+def test_instant_engine_run():
+    engine = InstantEngine()
+    result = engine.run(_request(PHOTO))
+    assert result.engine == "instant" and result.views is None
+    assert result.input_image.shape == (512, 512, 3)
+    assert len(result.gaussians) > 100
+
+
+def test_default_engine_prefers_facelift_when_weights_are_found(conformance_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("FACELIFT_WEIGHTS", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    engine = default_engine(conformance_dir)
+    assert isinstance(engine, FaceLiftEngine) and str(conformance_dir) in engine.describe()
+    engine = default_engine()
+    assert isinstance(engine, InstantEngine)
+    assert "no FaceLift weights found" in engine.describe() and "weights download" in engine.describe()
+    monkeypatch.setenv("FACELIFT_WEIGHTS", str(conformance_dir))
+    assert isinstance(default_engine(), FaceLiftEngine)
+
+
+def test_engine_import_pulls_in_no_gui_toolkit_or_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, engine.pipeline\n"
+        "bad = [m for m in ('PySide6', 'vispy', 'torch', 'diffusers', 'mediapipe') if m in sys.modules]\n"
+        "assert not bad, bad\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
