@@ -48,10 +48,13 @@ from engine.gaussians import Gaussians
 OUTPUT_FILES: tuple[str, ...] = ("input.png", "multiview.png", "gaussians.ply", "output.png", "turntable.mp4")
 """Everything ``write_outputs`` may write into an output folder (multiview.png: FaceLift only)."""
 
-MEMORY_PRESETS: tuple[str, ...] = ("auto", "high", "balanced", "low")
-"""Memory presets. "high" keeps every model loaded; "balanced" and "low" free the diffusion models
-before GS-LRM runs (and are passed on to MultiViewDiffusion, which may offload further); "auto"
-frees them on a CUDA device with less than 16 GB, or when less than 12 GB of RAM is available."""
+MEMORY_PRESETS: tuple[str, ...] = ("auto", "full", "offload", "low", "cpu")
+"""Memory presets, as engine.mvdiffusion.memory defines them for the diffusion models (full: all
+on the GPU; offload: each network moved to the GPU only while it runs; low: offload + VAE one view
+at a time; cpu: fp32 on the CPU). Here they also decide whether the diffusion models are freed
+before GS-LRM runs: "full" keeps them; "offload" and "low" free them; "cpu" frees them when less
+than 12 GB of RAM is available; "auto" frees them on a GPU with less than 16 GB (else keeps them)
+and on the CPU follows the RAM rule."""
 
 T = TypeVar("T")
 
@@ -274,14 +277,14 @@ class FaceLiftEngine:
 
     def frees_diffusion_before_gslrm(self) -> bool:
         """Whether the memory preset asks to free the diffusion models before GS-LRM runs."""
-        if self.memory_preset in ("balanced", "low"):
+        if self.memory_preset in ("offload", "low"):
             return True
-        if self.memory_preset == "high":
+        if self.memory_preset == "full":
             return False
         import psutil
         import torch
 
-        if self.device != "cpu" and torch.cuda.is_available():
+        if self.memory_preset == "auto" and self.device != "cpu" and torch.cuda.is_available():
             return bool(torch.cuda.get_device_properties(0).total_memory < 16 * 2**30)
         return bool(psutil.virtual_memory().available < 12 * 2**30)
 
@@ -384,7 +387,7 @@ class FaceLiftEngine:
 
 
 def _oom_hint(preset: str) -> str:
-    lower = {"auto": "balanced", "high": "balanced", "balanced": "low"}.get(preset)
+    lower = {"auto": "low", "full": "offload", "offload": "low"}.get(preset)
     if lower is not None:
         return f"Try a lower memory preset (--memory-preset {lower}) or --device cpu."
     return "Try --device cpu or close other programs using the GPU."

@@ -98,7 +98,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--fps", type=float, default=30.0, help="turntable frame rate (default 30)")
     parser.add_argument(
-        "--size", type=int, default=512, help="render size of output.png views and the turntable (default 512)"
+        "--size",
+        type=int,
+        default=512,
+        help="render size of output.png views and the turntable (default 512)",
     )
 
 

@@ -46,7 +46,9 @@ def test_tiny_facelift_pipeline_end_to_end(tmp_path, conformance_dir, no_weights
     from engine.io.ply import load_ply
 
     out = tmp_path / "out"
-    code = main(["reconstruct", str(PHOTO), "-o", str(out), "--weights", str(conformance_dir), *FAST, "--frames", "3"])
+    code = main(
+        ["reconstruct", str(PHOTO), "-o", str(out), "--weights", str(conformance_dir), *FAST, "--frames", "3"]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     assert "FaceLift engine" in err
@@ -63,31 +65,48 @@ def test_tiny_facelift_pipeline_end_to_end(tmp_path, conformance_dir, no_weights
 
 
 @pytest.mark.slow
-def test_without_weights_the_instant_engine_runs(tmp_path, no_weights, capsys):
-    out = tmp_path / "out"
-    assert main(["reconstruct", str(PHOTO), "-o", str(out), *FAST, "--frames", "2"]) == 0
-    err = capsys.readouterr().err
-    assert "instant engine" in err and "no FaceLift weights found" in err
-    assert _names(out / "astronaut") == INSTANT_SET
-
-
-@pytest.mark.slow
-def test_batch_with_a_bad_file_exits_1_and_finishes_the_others(tmp_path, no_weights, capsys):
+def test_no_weights_instant_batch_with_a_bad_file_then_refuses_to_overwrite(tmp_path, no_weights, capsys):
+    """No weights -> the instant engine; a bad file fails alone (exit 1); a rerun keeps the outputs."""
     photos = tmp_path / "photos"
     photos.mkdir()
     shutil.copy(PHOTO, photos / "a.PNG")
     (photos / "b_broken.jpg").write_bytes(b"this is not a jpeg")
-    Image.open(PHOTO).convert("RGB").save(photos / "c.jpeg")
     (photos / "notes.txt").write_text("not an image, not an input")
     out = tmp_path / "out"
-    code = main(["reconstruct", str(photos), "-o", str(out), "--engine", "instant", *FAST, "--frames", "0"])
+    args = ["reconstruct", str(photos), "-o", str(out), *FAST, "--frames", "2"]
+    assert main(args) == 1
     err = capsys.readouterr().err
-    assert code == 1
-    assert _names(out) == ["a", "c"]
-    assert _names(out / "a") == ["gaussians.ply", "input.png", "output.png"]
+    assert "instant engine" in err and "no FaceLift weights found" in err
+    assert _names(out) == ["a"]
+    assert _names(out / "a") == INSTANT_SET
+    assert len(_frames(out / "a" / "turntable.mp4")) == 2
     bad = [ln for ln in err.splitlines() if ln.startswith("facelift: error:")]
     assert len(bad) == 1 and "b_broken.jpg" in bad[0]
-    assert "1 of 3 inputs failed" in err
+    assert "1 of 2 inputs failed" in err
+
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "a").iterdir()}
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    refused = [ln for ln in err.splitlines() if "already exist" in ln]
+    assert len(refused) == 1 and "--overwrite" in refused[0] and str(out / "a") in refused[0]
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "a").iterdir()} == before
+    # a single input whose outputs exist: exit 2, before any work
+    assert main(["reconstruct", str(photos / "a.PNG"), "-o", str(out)]) == 2
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "a").iterdir()} == before
+
+
+def test_folder_inputs_sorted_by_name_case_insensitive_suffix(tmp_path):
+    from engine.commands.reconstruct import collect_inputs
+
+    for name in ("b.JPEG", "a.png", "c.webp", "d.txt", "e.Jpg"):
+        (tmp_path / name).write_bytes(b"x")
+    (tmp_path / "sub.png").mkdir()
+    images, problems = collect_inputs([tmp_path, tmp_path / "missing.png"])
+    assert [p.name for p in images] == ["a.png", "b.JPEG", "c.webp", "e.Jpg"]
+    assert [p.name for p, _ in problems] == ["missing.png"]
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert "no images" in collect_inputs([empty])[1][0][1]
 
 
 def test_only_input_missing_is_exit_2(tmp_path, no_weights, capsys):
@@ -95,22 +114,6 @@ def test_only_input_missing_is_exit_2(tmp_path, no_weights, capsys):
     err = capsys.readouterr().err
     assert "nope.jpg: no such file or folder" in err
     assert not (tmp_path / "out").exists()
-
-
-@pytest.mark.slow
-def test_existing_outputs_are_not_overwritten_without_flag(tmp_path, no_weights, capsys):
-    out = tmp_path / "out"
-    args = ["reconstruct", str(PHOTO), "-o", str(out), "--engine", "instant", *FAST, "--frames", "0"]
-    assert main(args) == 0
-    before = (out / "astronaut" / "gaussians.ply").stat().st_mtime_ns
-    capsys.readouterr()
-    assert main(args) == 2
-    err = capsys.readouterr().err
-    lines = [ln for ln in err.splitlines() if "error" in ln]
-    assert "already exist" in lines[0] and "--overwrite" in lines[0]
-    assert (out / "astronaut" / "gaussians.ply").stat().st_mtime_ns == before
-    assert main([*args, "--overwrite"]) == 0
-    assert (out / "astronaut" / "gaussians.ply").stat().st_mtime_ns != before
 
 
 def test_bad_weights_stop_with_exit_2(tmp_path, conformance_dir, no_weights, capsys):
@@ -131,15 +134,30 @@ def test_facelift_engine_without_weights_is_exit_2(tmp_path, no_weights, capsys)
     assert "no FaceLift weights found" in capsys.readouterr().err
 
 
-@pytest.mark.slow
-def test_reference_flags_are_accepted(tmp_path, conformance_dir, no_weights):
-    photos = tmp_path / "in"
-    photos.mkdir()
-    shutil.copy(PHOTO, photos / "face.png")
-    out = tmp_path / "out"
-    args = ["-i", str(photos), "-o", str(out), "--guidance_scale_2D", "2.0", "--step_2D", "2", "--seed", "3"]
-    assert main([*args, "--auto_crop", "--weights", str(conformance_dir), "--size", "64", "--frames", "0"]) == 0
-    assert _names(out / "face") == ["gaussians.ply", "input.png", "multiview.png", "output.png"]
+def test_reference_flags_are_accepted(tmp_path, monkeypatch):
+    """FaceLift's inference.py flags: `facelift -i DIR -o DIR --guidance_scale_2D ...`."""
+    import engine.commands.reconstruct as cmd
+
+    seen = {}
+    monkeypatch.setattr(cmd, "run", lambda args: seen.update(vars(args)) or 0)
+    args = [
+        "-i",
+        "in",
+        "-o",
+        "out",
+        "--guidance_scale_2D",
+        "2.5",
+        "--step_2D",
+        "7",
+        "--seed",
+        "3",
+        "--auto_crop",
+    ]
+    assert main(args) == 0
+    assert seen["input_dir"] == [Path("in")] and seen["output"] == Path("out")
+    assert (seen["guidance"], seen["steps"], seen["seed"], seen["auto_crop"]) == (2.5, 7, 3, True)
+    assert main(["reconstruct", "x.png", "-o", "o", "--no-auto-crop"]) == 0
+    assert seen["auto_crop"] is False and seen["inputs"] == [Path("x.png")] and seen["frames"] == 150
 
 
 def test_option_conflicts_are_refused(tmp_path):
