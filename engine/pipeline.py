@@ -148,7 +148,7 @@ class InstantEngine:
 
     def load(self, on_progress: ProgressCallback = no_progress) -> None:
         if self._recon is None:
-            from engine.instant import InstantReconstructor
+            from engine.instant import InstantReconstructor  # type: ignore[attr-defined]  # until it lands
 
             on_progress(ProgressEvent("load", 0, 1, "loading the instant engine"))
             self._recon = InstantReconstructor()

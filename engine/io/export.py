@@ -234,7 +234,7 @@ def render_snapshot(
     background: tuple[float, float, float] = (1.0, 1.0, 1.0),
 ) -> np.ndarray:
     """(H,W,3) uint8 render of ``g`` from the first camera of ``camera``."""
-    from engine.render import render, to_uint8  # type: ignore[attr-defined]  # until engine.render lands
+    from engine.render import render, to_uint8
 
     res = render(g, camera.c2w[0], camera.fxfycxcy[0], camera.width, camera.height, background=background)
     return np.asarray(to_uint8(res.rgb))
