@@ -21,6 +21,8 @@ active set shrinks so each step does similar work (sizes tuned on 2 cores with b
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from engine.render.projection import ALPHA_MAX, ALPHA_MIN, T_MIN, TILE, Projected
@@ -68,19 +70,23 @@ def rasterize(
     active = torch.nonzero(counts > 0).squeeze(1)
     centre = torch.stack([active % gx, torch.div(active, gx, rounding_mode="floor")], -1).to(dtype)
     centre = centre * subtile + half
+    starts_a, counts_a = starts.index_select(0, active), counts.index_select(0, active)
     t_a = torch.ones(len(active), npx, dtype=dtype, device=dev)
     acc_a = torch.zeros(len(active), npx, 5, dtype=dtype, device=dev)
     done_a = torch.zeros(len(active), npx, dtype=torch.bool, device=dev)
     pos = 0
     sentinel = len(feats) - 1
     n_pairs = len(pair_g)
-    pair_g = torch.cat([pair_g, torch.tensor([sentinel], device=dev)])
+    pair_g = torch.cat([pair_g, torch.tensor([sentinel], dtype=pair_g.dtype, device=dev)])
     while len(active):
         k = _chunk_len(len(active) * npx, step_budget)
         offs = pos + torch.arange(k, device=dev)
-        idx = starts[active, None] + offs  # (A,K)
-        idx = torch.where(offs < counts[active, None], idx, n_pairs)
-        f = feats[pair_g[idx]]  # (A,K,11): mx, my, a, b, c, log o, r, g, b, z, 1
+        idx = starts_a[:, None] + offs  # (A,K)
+        idx = torch.where(offs < counts_a[:, None], idx, n_pairs)
+        rows = pair_g.index_select(0, idx.reshape(-1))
+        f = feats.index_select(0, rows).reshape(
+            *idx.shape, feats.shape[1]
+        )  # mx, my, a, b, c, log o, r, g, b, z, 1
         # alpha before the cap = o exp(power) = exp(coef @ mono) with d = m - p = e - (u, v).
         ex = f[..., 0] - centre[:, None, 0]
         ey = f[..., 1] - centre[:, None, 1]
@@ -112,14 +118,16 @@ def rasterize(
         t_a = torch.where(done_a, t_a, t_eff - acc_step[..., 4])
         done_a |= t_after[:, -1, :] < T_MIN
         pos += k
-        still = (counts[active] > pos) & ~done_a.all(dim=1)
+        still = (counts_a > pos) & ~done_a.all(dim=1)
         if not bool(still.all()):
-            gone = ~still
+            gone = torch.nonzero(~still).squeeze(1)
             out_t[active[gone]] = t_a[gone]
             out_acc[active[gone]] = acc_a[gone]
-            keep = still
-            active, centre = active[keep], centre[keep]
-            t_a, acc_a, done_a = t_a[keep], acc_a[keep], done_a[keep]
+            keep = torch.nonzero(still).squeeze(1)
+            active, centre, starts_a, counts_a = (
+                x.index_select(0, keep) for x in (active, centre, starts_a, counts_a)
+            )
+            t_a, acc_a, done_a = (x.index_select(0, keep) for x in (t_a, acc_a, done_a))
 
     return _assemble(out_t, out_acc, background, gx, gy, subtile, width, height)
 
@@ -142,52 +150,58 @@ def _bin(
     inside a group); counts (gx*gy,) list lengths; starts (gx*gy,) list offsets.
     """
     dev, dtype = proj.means2d.device, proj.means2d.dtype
+    # index_select, not x[idx]: advanced indexing is several times slower on the CPU.
     vis = torch.nonzero(proj.visible).squeeze(1)
-    order = vis[_stable_argsort_positive(proj.depth[vis])]
-    m = proj.means2d[order]
-    conic = proj.conic[order]
-    opac = proj.opacity[order]
+    table = torch.cat(
+        [proj.means2d, proj.conic, torch.log(proj.opacity)[:, None], proj.colour, proj.depth[:, None]], dim=1
+    ).index_select(0, vis)  # (Nv,10): mx, my, a, b, c, log o, r, g, b, z
+    rect = proj.rect.index_select(0, vis)
+    m, conic = table[:, 0:2], table[:, 2:5]
 
     # Box (in px) where alpha = o exp(-q/2) can reach 1/255: q <= 2 ln(255 o), and the
     # ellipse q <= t has half-extents sqrt(t Sigma_xx), sqrt(t Sigma_yy), Sigma = conic^-1.
-    thr = 2.0 * torch.log(torch.clamp_min(opac * 255.0, 1.0))
+    thr = 2.0 * torch.clamp_min(table[:, 5] + math.log(255.0), 0.0)
     det_inv = conic[:, 0] * conic[:, 2] - conic[:, 1] * conic[:, 1]
     sxx = conic[:, 2] / det_inv
     syy = conic[:, 0] / det_inv
     ext = torch.stack([torch.sqrt(thr * sxx), torch.sqrt(thr * syy)], -1) * 1.0001 + _BBOX_MARGIN_PX
     mc = m.clamp(-1e6, 1e6)
-    px_lo = torch.ceil(mc - ext - 0.5)
-    px_hi = torch.floor(mc + ext - 0.5)
-    sub_lo = torch.div(px_lo, subtile, rounding_mode="floor").to(torch.int64)
-    sub_hi = torch.div(px_hi, subtile, rounding_mode="floor").to(torch.int64) + 1
+    sub_lo = torch.floor((torch.ceil(mc - ext - 0.5)) / subtile).to(torch.int64)
+    sub_hi = torch.floor((torch.floor(mc + ext - 0.5)) / subtile).to(torch.int64) + 1
     per = TILE // subtile
-    rect = proj.rect[order]
     grid = torch.tensor([gx, gy], device=dev)
     lo = torch.maximum(sub_lo, rect[:, :2] * per).clamp_min(0)
     hi = torch.minimum(torch.minimum(sub_hi, rect[:, 2:] * per), grid)
     n_xy = (hi - lo).clamp_min(0)
     cnt = n_xy[:, 0] * n_xy[:, 1]
 
-    # Gaussians that reach no sub-tile are dropped; the rest get one pair per sub-tile of
-    # their box, generated without a Python loop (one gather of [first, base tile, width]).
-    used = cnt > 0
-    order, m, conic, opac, lo, n_xy, cnt = (x[used] for x in (order, m, conic, opac, lo, n_xy, cnt))
-    first = torch.cumsum(cnt, 0) - cnt
-    per_g = torch.stack([first, lo[:, 1] * gx + lo[:, 0], n_xy[:, 0]], dim=-1)
-    g_rep = torch.repeat_interleave(torch.arange(len(order), device=dev), cnt)
-    info = per_g[g_rep]
-    within = torch.arange(len(g_rep), device=dev) - info[:, 0]
+    # Gaussians that reach no sub-tile are dropped; the rest, in depth order, get one pair
+    # per sub-tile of their box, generated without a Python loop.
+    used = torch.nonzero(cnt > 0).squeeze(1)
+    order = used.index_select(0, _stable_argsort_positive(table[:, 9].index_select(0, used)))
+    # int32 halves the memory traffic of the per-pair arithmetic (ids stay far below 2^31).
+    ints = (
+        torch.stack([lo[:, 1] * gx + lo[:, 0], n_xy[:, 0], cnt], dim=-1)
+        .to(torch.int32)
+        .index_select(0, order)
+    )
+    cnt = ints[:, 2]
+    first = torch.cumsum(cnt, 0, dtype=torch.int32) - cnt
+    per_g = torch.stack([first, ints[:, 0], ints[:, 1]], dim=-1)
+    g_rep = torch.repeat_interleave(torch.arange(len(order), device=dev, dtype=torch.int32), cnt)
+    info = per_g.index_select(0, g_rep)  # first, base tile, box width
+    within = torch.arange(len(g_rep), device=dev, dtype=torch.int32) - info[:, 0]
     row = torch.div(within, info[:, 2], rounding_mode="floor")
     tile_id = info[:, 1] + row * gx + (within - row * info[:, 2])
     key_dtype = torch.int16 if gx * gy <= torch.iinfo(torch.int16).max else torch.int32
     sort_idx = torch.sort(tile_id.to(key_dtype), stable=True).indices  # radix sort on small ints
-    pair_g = g_rep[sort_idx]
-    counts = torch.bincount(tile_id, minlength=gx * gy)
+    pair_g = g_rep.index_select(0, sort_idx)
+    counts = torch.bincount(tile_id, minlength=gx * gy)  # int64
     starts = torch.cumsum(counts, 0) - counts
-    depth = proj.depth[order]
 
-    ones = torch.ones_like(depth)[:, None]
-    feats = torch.cat([m, conic, torch.log(opac)[:, None], proj.colour[order], depth[:, None], ones], dim=1)
+    feats = torch.cat(
+        [table.index_select(0, order), torch.ones(len(order), 1, dtype=dtype, device=dev)], dim=1
+    )
     sentinel = torch.zeros(1, feats.shape[1], dtype=dtype, device=dev)
     sentinel[0, 5] = -torch.inf  # opacity 0: never blended
     feats = torch.cat([feats, sentinel])
