@@ -24,9 +24,10 @@ def render_turntable(
     elevation_deg: float = 0.0,
     size: int = 512,
     background: Background = (1.0, 1.0, 1.0),
-    backend: str = "auto",
     on_progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    *,
+    backend: str = "auto",
 ) -> Iterator[np.ndarray]:
     """Frames of the turntable, one at a time: uint8 (size,size,3) = floor(clip(rgb*255)).
 
@@ -65,9 +66,10 @@ def write_turntable(
     size: int = 512,
     background: Background = (1.0, 1.0, 1.0),
     lossless: bool = False,
-    backend: str = "auto",
     on_progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    *,
+    backend: str = "auto",
 ) -> Path:
     """Render the turntable and encode it to ``path`` (.mp4 or .gif), atomically.
 
@@ -78,7 +80,7 @@ def write_turntable(
     from engine.io.video import write_video
 
     frames = render_turntable(
-        gaussians, num_frames, elevation_deg, size, background, backend, on_progress, cancel
+        gaussians, num_frames, elevation_deg, size, background, on_progress, cancel, backend=backend
     )
     return write_video(
         frames, path, fps=fps, pix_fmt="yuv444p" if lossless else "yuv420p", cancel=cancel, total=num_frames
