@@ -34,6 +34,7 @@ import numpy as np
 from engine.api import (
     CancelToken,
     DeviceName,
+    InputError,
     OutOfMemory,
     OutputError,
     ProgressCallback,
@@ -213,14 +214,15 @@ class FaceLiftEngine:
 
     def __init__(
         self,
-        weights_dir: Path | str,
+        weights_dir: Path | str | None = None,
         device: DeviceName = "auto",
         memory_preset: str = "auto",
         preview: bool = True,
     ) -> None:
-        if memory_preset not in MEMORY_PRESETS:
-            raise WeightsError(f"unknown memory preset {memory_preset!r}; choose {', '.join(MEMORY_PRESETS)}")
-        self.weights_dir = Path(weights_dir)
+        """weights_dir: the weights folder; None = engine.weights.find_weights() at load time
+        (WeightsError when none is found)."""
+        _check_preset(memory_preset)
+        self._weights_dir = Path(weights_dir) if weights_dir is not None else None
         self.device: DeviceName = device
         self.memory_preset = memory_preset
         self.preview = preview
@@ -228,8 +230,24 @@ class FaceLiftEngine:
         self._lrm: Any = None
         self._instant = InstantEngine()
 
+    @property
+    def weights_dir(self) -> Path:
+        """The weights folder (looked up on first use when none was given). Raises WeightsError."""
+        if self._weights_dir is None:
+            from engine.weights import find_weights, user_weights_dir
+
+            found = find_weights()
+            if found is None:
+                raise WeightsError(
+                    "no FaceLift weights found (FACELIFT_WEIGHTS, "
+                    f"{user_weights_dir()}); download them with `facelift weights download`"
+                )
+            self._weights_dir = found
+        return self._weights_dir
+
     def describe(self) -> str:
-        return f"FaceLift engine (weights: {self.weights_dir})"
+        where = self._weights_dir if self._weights_dir is not None else "looked up on first use"
+        return f"FaceLift engine (weights: {where})"
 
     # ---- model lifetime ----------------------------------------------------------------
 
@@ -309,11 +327,22 @@ class FaceLiftEngine:
         on_progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
     ) -> ReconstructionResult:
+        """One reconstruction. The request's device / memory_preset override the engine's unless
+        "auto" (the engine's own setting then stands); a different request.weights_dir switches
+        folders. Models that no longer fit the settings are unloaded and loaded again as needed.
+        Raises InputError, WeightsError, OutOfMemory, Cancelled."""
         token = _token(cancel)
         timings: dict[str, float] = {}
         if request.device != "auto" and request.device != self.device:
             self.unload()
             self.device = request.device
+        if request.memory_preset not in ("auto", self.memory_preset):
+            _check_preset(request.memory_preset)
+            self.unload_diffusion()  # the preset decides where the diffusion networks live
+            self.memory_preset = request.memory_preset
+        if request.weights_dir is not None and Path(request.weights_dir) != self._weights_dir:
+            self.unload()
+            self._weights_dir = Path(request.weights_dir)
         with _timed(timings, "preprocess"):
             prepared = _prepare(request, on_progress, token)
         info = _prepared_info(prepared)
@@ -384,6 +413,11 @@ class FaceLiftEngine:
             info.setdefault("notes", []).append(f"no instant preview ({exc})")
             return
         on_progress(ProgressEvent("preview", 1, 1, "instant preview", preview=preview))
+
+
+def _check_preset(preset: str) -> None:
+    if preset not in MEMORY_PRESETS:
+        raise InputError(f"unknown memory preset {preset!r}; choose {', '.join(MEMORY_PRESETS)}")
 
 
 def _oom_hint(preset: str) -> str:

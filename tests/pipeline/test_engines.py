@@ -10,6 +10,7 @@ import pytest
 from engine.api import (
     Cancelled,
     CancelToken,
+    InputError,
     OutOfMemory,
     ProgressEvent,
     ReconstructionRequest,
@@ -67,7 +68,7 @@ def test_memory_presets_decide_whether_diffusion_is_freed(conformance_dir):
     assert FaceLiftEngine(conformance_dir, memory_preset="low").frees_diffusion_before_gslrm()
     assert FaceLiftEngine(conformance_dir, memory_preset="offload").frees_diffusion_before_gslrm()
     assert not FaceLiftEngine(conformance_dir, memory_preset="full").frees_diffusion_before_gslrm()
-    with pytest.raises(WeightsError, match="memory preset"):
+    with pytest.raises(InputError, match="memory preset"):
         FaceLiftEngine(conformance_dir, memory_preset="huge")
 
 
@@ -122,3 +123,13 @@ def test_engine_import_pulls_in_no_gui_toolkit_or_torch():
         "assert not bad, bad\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=REPO)
+
+
+def test_weights_are_looked_up_when_not_given(conformance_dir, tmp_path, monkeypatch):
+    """The desktop app builds FaceLiftEngine() without a folder: FACELIFT_WEIGHTS etc. decide."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("FACELIFT_WEIGHTS", raising=False)
+    with pytest.raises(WeightsError, match="no FaceLift weights found"):
+        FaceLiftEngine().load()
+    monkeypatch.setenv("FACELIFT_WEIGHTS", str(conformance_dir))
+    assert FaceLiftEngine().weights_dir == conformance_dir
