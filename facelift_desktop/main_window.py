@@ -38,14 +38,8 @@ from facelift_desktop.panels.viewport_panel import ViewportPanel
 from facelift_desktop.panels.views_strip import ViewsStrip
 from facelift_desktop.settings import AppSettings
 from facelift_desktop.turntable import TurntableJob
-from facelift_desktop.worker import (
-    EngineFactory,
-    EngineWorker,
-    Failure,
-    WorkerThread,
-    default_engine_factory,
-    progress_text,
-)
+from facelift_desktop import worker as worker_module
+from facelift_desktop.worker import EngineFactory, EngineWorker, Failure, WorkerThread, progress_text
 
 log = logging.getLogger(LOGGER_NAME)
 PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.heic);;All files (*)"
@@ -63,7 +57,7 @@ class MainWindow(QMainWindow):
     """FaceLift Desktop's window.
 
     settings: where parameters, recent files and export choices persist.
-    engine_factory: makes engines by name (tests pass a fake one).
+    engine_factory: makes engines by name (default: engine.pipeline's; tests pass a fake one).
     use_gl: host the VisPy viewport (False under a display without OpenGL).
     """
 
@@ -76,7 +70,7 @@ class MainWindow(QMainWindow):
     def __init__(
         self,
         settings: AppSettings | None = None,
-        engine_factory: EngineFactory = default_engine_factory,
+        engine_factory: EngineFactory | None = None,
         use_gl: bool = True,
     ) -> None:
         super().__init__()
@@ -142,7 +136,7 @@ class MainWindow(QMainWindow):
             self.statusBar().addPermanentWidget(w)
 
         # ---- engine worker (one long-lived thread; models load once, lazily)
-        self.engine_worker = EngineWorker(engine_factory)
+        self.engine_worker = EngineWorker(engine_factory or worker_module.default_engine_factory)
         self.engine_thread = WorkerThread(self.engine_worker, "facelift-engine")
         self.engine_worker.progress.connect(self._on_progress)
         self.engine_worker.finished.connect(self._on_finished)
