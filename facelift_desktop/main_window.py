@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from engine.api import FaceLiftError, ProgressEvent, ReconstructionRequest, ReconstructionResult
 from engine.gaussians import Gaussians
 from facelift_desktop import exports
+from facelift_desktop import worker as worker_module
 from facelift_desktop.dialogs import AboutDialog, ExportSettingsDialog, FailureDialog, WeightsDialog
 from facelift_desktop.panels.input_panel import InputPanel
 from facelift_desktop.panels.log_panel import LOGGER_NAME, LogPanel
@@ -38,7 +39,6 @@ from facelift_desktop.panels.viewport_panel import ViewportPanel
 from facelift_desktop.panels.views_strip import ViewsStrip
 from facelift_desktop.settings import AppSettings
 from facelift_desktop.turntable import TurntableJob
-from facelift_desktop import worker as worker_module
 from facelift_desktop.worker import EngineFactory, EngineWorker, Failure, WorkerThread, progress_text
 
 log = logging.getLogger(LOGGER_NAME)
@@ -150,6 +150,11 @@ class MainWindow(QMainWindow):
         self.progress_panel.cancel_requested.connect(self.cancel)
         self.parameters_panel.changed.connect(self._save_parameters)
         self.viewport.stats_changed.connect(self._on_viewer_stats)
+
+        self._fps_timer = QTimer(self)
+        self._fps_timer.setInterval(1000)
+        self._fps_timer.timeout.connect(self._refresh_fps)
+        self._fps_timer.start()
 
         self._build_menus()
         self.parameters_panel.set_parameters(self.settings.parameters())
@@ -380,7 +385,7 @@ class MainWindow(QMainWindow):
             isinstance(event.preview, np.ndarray) and event.preview.ndim == 3 and event.stage == "preprocess"
         ):
             self.input_panel.set_crop(event.preview)
-        if event.step in (0, event.total) or event.total == 0:
+        if event.step in (0, event.total) or event.total == 0 or event.step % 10 == 0:
             log.info("%s", progress_text(event))
 
     def _on_finished(self, result: ReconstructionResult) -> None:
@@ -448,6 +453,11 @@ class MainWindow(QMainWindow):
             shown = f"{visible:,}" if visible == total else f"{visible:,} of {total:,}"
             lod = f" · drawing {drawn:,}" if drawn and drawn < visible else ""
             self.count_label.setText(f"Gaussians: {shown}{lod}")
+        self.fps_label.setText(f"{fps:.0f} fps" if fps > 0 else "— fps")
+
+    def _refresh_fps(self) -> None:
+        viewer = self.viewport.viewer
+        fps = viewer.fps if viewer is not None else 0.0
         self.fps_label.setText(f"{fps:.0f} fps" if fps > 0 else "— fps")
 
     # ---- exports ---------------------------------------------------------------------
@@ -652,6 +662,7 @@ class MainWindow(QMainWindow):
         if self._closing:
             return
         self._closing = True
+        self._fps_timer.stop()
         if self.turntable_job is not None and self.turntable_job.running:
             self.turntable_job.cancel_now()
         self._save_parameters()

@@ -119,6 +119,16 @@ class GaussianViewer:
         )
         self.view.camera = self.camera
         self.splat = Splat(parent=self.view.scene)
+        self.message = scene.visuals.Text(
+            "",
+            color=(0.62, 0.65, 0.70, 1.0),
+            font_size=13,
+            anchor_x="center",
+            anchor_y="center",
+            parent=self.canvas.scene,
+        )
+        self.canvas.events.resize.connect(self._place_message)
+        self._place_message()
         self.canvas.events.key_press.connect(self._on_key)
 
         self._base: Gaussians | None = None
@@ -226,6 +236,16 @@ class GaussianViewer:
     def orbit(self, d_azimuth: float, d_elevation: float = 0.0) -> None:
         """Turn the camera around +Z by degrees (what dragging does)."""
         self.camera.orbit(d_azimuth, d_elevation)
+
+    def set_message(self, text: str) -> None:
+        """A line of text in the middle of the view (empty-state hints); "" hides it."""
+        self.message.text = text
+        self.message.visible = bool(text)
+        self.canvas.update()
+
+    def _place_message(self, _event: object = None) -> None:
+        w, h = self.canvas.size
+        self.message.pos = (w / 2, h / 2)
 
     def set_background(self, name: str) -> None:
         if name not in BACKGROUNDS:

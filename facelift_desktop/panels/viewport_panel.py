@@ -41,6 +41,9 @@ def crop_from_tick(tick: int) -> tuple[float, float, float, float, float, float]
     return (-h, h, -h, h, -h, h)
 
 
+EMPTY_HINT = "Drop a portrait photo anywhere  ·  File > Open (Ctrl+O)  ·  then Reconstruct (Ctrl+R)"
+
+
 class ViewportPanel(QWidget):
     """The 3D view. With ``use_gl=False`` (tests without a display) a placeholder stands in."""
 
@@ -83,6 +86,7 @@ class ViewportPanel(QWidget):
 
             self.viewer = GaussianViewer(parent=self, background=background)
             self.viewer.stats_listeners.append(self.stats_changed.emit)
+            self.viewer.set_message(EMPTY_HINT)
             canvas_widget = self.viewer.native
             layout.addWidget(canvas_widget, 1)  # type: ignore[arg-type]
         else:
@@ -124,6 +128,7 @@ class ViewportPanel(QWidget):
     def set_gaussians(self, gaussians: Gaussians | None, reset_view: bool = False) -> None:
         if self.viewer is not None:
             self.viewer.set_gaussians(gaussians, reset_view=reset_view)
+            self.viewer.set_message("" if gaussians is not None else EMPTY_HINT)
 
     def filter_settings(self) -> object:
         from viewer.splat_data import FilterSettings

@@ -7,7 +7,6 @@ import os
 from pathlib import Path
 
 import pytest
-from fakes import FakeFactory
 
 from facelift_desktop import app
 
@@ -38,18 +37,34 @@ def test_a_missing_photo_is_one_line_exit_2(tmp_path, capsys) -> None:  # type: 
     assert err.count("\n") == 0 and "nope.jpg: file not found" in err
 
 
+DRIVER = """
+import sys
+sys.path.insert(0, {fakes!r})
+from fakes import FakeFactory
+from facelift_desktop import app, worker
+worker.default_engine_factory = FakeFactory(count=5000)
+sys.exit(app.main(sys.argv[1:]))
+"""
+
+
 @pytest.mark.gl
 @pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display with OpenGL (xvfb-run)")
-def test_photo_screenshot_quit(qapp, monkeypatch, tmp_path, photo, no_weights) -> None:  # type: ignore[no-untyped-def]
+def test_photo_screenshot_quit(tmp_path, photo) -> None:  # type: ignore[no-untyped-def]
+    """The real entry point in its own process (it runs and quits its own Qt event loop)."""
+    import subprocess
+    import sys
+
     import imageio.v3 as iio
-    from PySide6.QtCore import QSettings
 
-    from facelift_desktop import worker
-
-    QSettings.setPath(QSettings.Format.NativeFormat, QSettings.Scope.UserScope, str(tmp_path / "qsettings"))
-    monkeypatch.setattr(worker, "default_engine_factory", FakeFactory(count=5000))
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER.format(fakes=str(Path(__file__).resolve().parent)))
     out = tmp_path / "shot.png"
-    assert app.main([str(photo), "--engine", "instant", "--screenshot", str(out), "--quit", "--size", "1400x900"]) == 0
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config"), "FACELIFT_WEIGHTS": ""}
+    args = [str(photo), "--engine", "instant", "--screenshot", str(out), "--quit", "--size", "1400x900"]
+    proc = subprocess.run(
+        [sys.executable, str(driver), *args], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
     shot = iio.imread(out)
     assert shot.shape[:2] == (900, 1400)
     assert Path(out).stat().st_size > 10_000

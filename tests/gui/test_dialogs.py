@@ -67,6 +67,8 @@ def test_a_finished_download_is_verified_and_reported(qtbot, no_weights, tmp_pat
     dialog.start_download()
     qtbot.waitUntil(lambda: dialog.current == target, timeout=5000)
     # an empty folder is not usable: the per-component report says so, the engine stays off
-    problems = [dialog.components.topLevelItem(i).text(1) for i in range(dialog.components.topLevelItemCount())]
+    problems = [
+        dialog.components.topLevelItem(i).text(1) for i in range(dialog.components.topLevelItemCount())
+    ]
     assert problems and "missing" in problems
     assert changes == [None]
