@@ -33,7 +33,7 @@ from facelift_desktop.worker import Failure, TaskWorker, WorkerThread
 
 OOM_HINT = (
     "The device ran out of memory. Choose a lower memory preset (Parameters → Memory: "
-    "Balanced or Low), fewer steps, or the CPU device, then try again."
+    "Offload or Low), or the CPU device, then try again."
 )
 
 

@@ -92,6 +92,10 @@ class AppSettings:
         params.seed = max(0, min(2**31 - 1, params.seed))
         params.guidance_scale = round(max(1.0, min(10.0, params.guidance_scale)), 1)
         params.num_steps = max(10, min(100, params.num_steps))
+        if params.memory_preset not in ("auto", "full", "offload", "low", "cpu"):
+            params.memory_preset = "auto"
+        if params.device not in ("auto", "cpu", "cuda"):
+            params.device = "auto"
         return params  # type: ignore[no-any-return]
 
     def set_parameters(self, params: Parameters) -> None:

@@ -83,7 +83,11 @@ def default_engine_factory(name: str, request: ReconstructionRequest) -> Engine:
         raise FaceLiftError(f"the {name} engine is not available in this build ({exc})") from exc
     if name == "instant":
         return pipeline.InstantEngine()  # type: ignore[no-any-return]
-    return pipeline.FaceLiftEngine(weights_dir=request.weights_dir)  # type: ignore[no-any-return]
+    if request.weights_dir is None:
+        raise FaceLiftError("no FaceLift weights found: Tools → FaceLift weights… to download or choose them")
+    return pipeline.FaceLiftEngine(  # type: ignore[no-any-return]
+        request.weights_dir, device=request.device, memory_preset=request.memory_preset
+    )
 
 
 class EngineWorker(QObject):

@@ -22,11 +22,13 @@ from facelift_desktop.settings import Parameters
 
 ENGINES = (("facelift", "FaceLift (diffusion + GS-LRM)"), ("instant", "Instant (built-in, offline)"))
 DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("cuda", "CUDA GPU"))
+# engine.pipeline.MEMORY_PRESETS, lowest GPU memory last
 MEMORY_PRESETS = (
     ("auto", "Automatic"),
-    ("high", "High (≥ 16 GB)"),
-    ("balanced", "Balanced (12 GB)"),
-    ("low", "Low (8 GB)"),
+    ("full", "Full: all models on the GPU (≥ 16 GB)"),
+    ("offload", "Offload: one model at a time (12 GB)"),
+    ("low", "Low: offload + VAE per view (8 GB)"),
+    ("cpu", "CPU only (fp32, slow)"),
 )
 
 

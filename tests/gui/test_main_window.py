@@ -160,7 +160,7 @@ def test_settings_persist_across_a_restart(qtbot, make_window, settings_path, ph
     panel.steps.setValue(30)
     panel.auto_crop.setChecked(False)
     panel.device.setCurrentIndex(panel.device.findData("cpu"))
-    panel.memory.setCurrentIndex(panel.memory.findData("low"))
+    panel.memory.setCurrentIndex(panel.memory.findData("offload"))
     window.open_photo(photo)
     window.close()
     restarted = make_window()
@@ -171,7 +171,7 @@ def test_settings_persist_across_a_restart(qtbot, make_window, settings_path, ph
         num_steps=30,
         auto_crop=False,
         device="cpu",
-        memory_preset="low",
+        memory_preset="offload",
     )
     assert AppSettings.at_path(settings_path).recent_files() == [str(photo.resolve())]
     assert restarted.input_panel.recent_button.isEnabled()

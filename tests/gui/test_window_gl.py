@@ -19,7 +19,14 @@ from facelift_desktop.worker import default_engine_factory
 
 pytestmark = pytest.mark.gl
 
-HAVE_PIPELINE = importlib.util.find_spec("engine.pipeline") is not None
+
+def _have_instant_engine() -> bool:
+    if importlib.util.find_spec("engine.pipeline") is None:
+        return False
+    return hasattr(importlib.import_module("engine.instant"), "InstantReconstructor")
+
+
+HAVE_INSTANT = _have_instant_engine()
 
 
 @pytest.fixture
@@ -62,8 +69,13 @@ def _instant_only(name: str, request: ReconstructionRequest):  # type: ignore[no
 
 def _reconstruct(qtbot, window, photo: Path, timeout: int = 120_000) -> None:  # type: ignore[no-untyped-def]
     assert window.open_photo(photo)
-    with qtbot.waitSignal(window.run_finished, timeout=timeout):
+    failures: list = []
+    window.run_failed.connect(failures.append)
+    with qtbot.waitSignals([window.run_finished], timeout=timeout, raising=False) as blocker:
         assert window.reconstruct()
+        qtbot.waitUntil(lambda: window.result is not None or bool(failures), timeout=timeout)
+    assert not failures, failures[0].reason
+    assert blocker.signal_triggered
     window.viewport.viewer.settle()
 
 
@@ -103,9 +115,7 @@ def _check_head_in_centre(window) -> np.ndarray:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not HAVE_PIPELINE, reason="engine.pipeline (the instant engine wiring) is not in this build yet"
-)
+@pytest.mark.skipif(not HAVE_INSTANT, reason="engine.pipeline / engine.instant are not in this build yet")
 def test_instant_engine_on_the_astronaut(qtbot, gl_window, astronaut, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from engine.io.ply import load_ply
 
