@@ -33,7 +33,7 @@ LIBRARIES = ("numpy", "torch", "mediapipe", "diffusers", "transformers", "PySide
 SAMPLE = Path("samples") / "astronaut.png"
 REQUIRED_RESOURCES = (SAMPLE, Path("cameras") / "opencv_cameras.json", Path("clr_embeds.safetensors"))
 RENDER_SIZE = 256
-VIDEO_FRAMES = 8
+VIDEO_FRAMES = 6
 VIDEO_SIZE = 128
 MIN_COVERAGE = 0.02
 """A head seen from the front covers well over 2 % of the frame; an empty render covers 0."""
@@ -150,7 +150,15 @@ def _step_files(ctx: _Context) -> str:
             f"{ply}: read back {len(back)} Gaussians that differ from the {len(gaussians)} written"
         )
     mp4 = ctx.out_dir / "selftest.mp4"
-    write_turntable(gaussians, mp4, num_frames=VIDEO_FRAMES, fps=VIDEO_FRAMES, size=VIDEO_SIZE)
+    # Every 4th Gaussian: this step checks the turntable + H.264 path, not the picture, and the
+    # CPU rasteriser's time grows with the count.
+    write_turntable(
+        gaussians.subset(slice(None, None, 4)),
+        mp4,
+        num_frames=VIDEO_FRAMES,
+        fps=VIDEO_FRAMES,
+        size=VIDEO_SIZE,
+    )
     if not mp4.is_file() or mp4.stat().st_size == 0:
         raise SelfTestFailure(f"{mp4}: the video was not written")
     with mp4.open("rb") as fh:
