@@ -160,6 +160,7 @@ class MainWindow(QMainWindow):
         self.parameters_panel.set_parameters(self.settings.parameters())
         self.input_panel.set_recent(self.settings.recent_files())
         self.refresh_weights()
+        self.device_label.setText(f"Device: {self.parameters_panel.parameters().device} (requested)")
         self._update_actions()
         log.info("FaceLift Desktop ready")
 
@@ -171,7 +172,8 @@ class MainWindow(QMainWindow):
         action = QAction(text, self)
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
-            action.setShortcutContext(Qt.ShortcutContext.ApplicationShortcut)
+            # window-wide, so typing in a dialog's text field never triggers F, B or Esc here
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         action.triggered.connect(slot)  # type: ignore[arg-type]
         menu.addAction(action)
         self.addAction(action)
@@ -327,7 +329,10 @@ class MainWindow(QMainWindow):
     # ---- running ---------------------------------------------------------------------
 
     def _save_parameters(self) -> None:
-        self.settings.set_parameters(self.parameters_panel.parameters())
+        params = self.parameters_panel.parameters()
+        self.settings.set_parameters(params)
+        if self.result is None or not self.result.info.get("device"):
+            self.device_label.setText(f"Device: {params.device} (requested)")
 
     def make_request(self) -> ReconstructionRequest:
         p = self.parameters_panel.parameters()

@@ -51,6 +51,8 @@ def test_progress_updates_the_panel_then_the_result_is_shown(qtbot, make_window,
     assert window.device_label.text() == "Device: cpu (fake)"
     assert window.views_strip.views is not None and window.views_strip.thumbs[0].pixmap() is not None
     assert window.progress_panel.reconstruct_button.isEnabled()
+    log_text = window.log_panel.toPlainText()
+    assert "reconstruct" in log_text and "done: 2000 Gaussians" in log_text
     request = factory.engine("facelift").runs[0]
     assert (request.seed, request.guidance_scale, request.num_steps, request.auto_crop) == (4, 3.0, 50, True)
 
@@ -275,3 +277,18 @@ def test_about_says_the_weights_are_non_commercial(make_window, no_weights, monk
     text = make_window().show_about().label.text()
     assert "non-commercial research use only" in text
     assert "PySide6" in text and "VisPy" in text
+
+
+def test_dropping_a_photo_on_the_window_opens_it(qtbot, make_window, photo, no_weights) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    window = make_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photo))])
+    event = QDropEvent(
+        QPointF(200, 200), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+    )
+    window.dropEvent(event)
+    assert window.photo_path == photo and window.input_panel.photo.has_image
+    assert window.reconstruct_action.isEnabled()
