@@ -11,6 +11,7 @@ It reacts to a plain model (a Gaussians object plus a FilterSettings) and owns:
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -47,12 +48,20 @@ LOD_MAX = 4_000_000
 DISTANCE = 2.7
 
 
-def configure_vispy() -> None:
-    """Select VisPy's Qt (PySide6) backend and the ``gl+`` GL binding (instancing needs it)."""
+def configure_vispy() -> bool:
+    """Select VisPy's Qt (PySide6) backend and the ``gl+`` GL binding (instancing needs it).
+
+    Returns whether instanced drawing is available; without PyOpenGL VisPy's plain ``gl2``
+    binding is used and the splat visual expands its quads on the CPU instead.
+    """
+    with contextlib.suppress(RuntimeError):  # an app backend is already in use: keep it
+        vispy.use(app="pyside6")
     try:
-        vispy.use(app="pyside6", gl="gl+")
-    except RuntimeError:  # an app backend is already in use: keep it, still ask for gl+
         vispy.use(gl="gl+")
+    except (ImportError, RuntimeError):  # VisPy reports a missing PyOpenGL as RuntimeError
+        vispy.use(gl="gl2")
+        return False
+    return True
 
 
 @dataclass
@@ -91,6 +100,7 @@ class GaussianViewer:
     target_fps: frame rate to hold while the camera moves (subset size adapts to it).
     resort_degrees: view-direction change that triggers a background re-sort.
     still_delay: seconds without camera motion before the full set is drawn again.
+    instanced: force the CPU-expanded quads with False (None: instancing when available).
     """
 
     def __init__(
@@ -103,8 +113,10 @@ class GaussianViewer:
         resort_degrees: float = 3.0,
         still_delay: float = 0.25,
         lod_start: int = 15_000,
+        instanced: bool | None = None,
     ) -> None:
-        configure_vispy()
+        available = configure_vispy()
+        instanced = available if instanced is None else instanced and available
         self.target_fps = target_fps
         self.resort_degrees = resort_degrees
         self.background = background if background in BACKGROUNDS else "dark"
@@ -118,7 +130,7 @@ class GaussianViewer:
             fov=FOV_DEG, distance=DISTANCE, elevation=0.0, azimuth=0.0, up="+z", center=(0.0, 0.0, 0.0)
         )
         self.view.camera = self.camera
-        self.splat = Splat(parent=self.view.scene)
+        self.splat = Splat(instanced=instanced, parent=self.view.scene)
         self.message = scene.visuals.Text(
             "",
             color=(0.62, 0.65, 0.70, 1.0),

@@ -94,15 +94,27 @@ def projection_matrix(transform: object) -> np.ndarray:
     return np.asarray(transform.map(np.eye(4)), dtype=np.float64)  # type: ignore[attr-defined]
 
 
-class SplatVisual(Visual):
-    """Instanced Gaussian splats. Feed back-to-front ordered attributes with ``set_data``."""
+_CORNERS = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], dtype=np.float32)
+_QUAD_TRIANGLES = np.array([0, 1, 2, 1, 3, 2], dtype=np.uint32)
 
-    def __init__(self) -> None:
+
+class SplatVisual(Visual):
+    """Gaussian splats. Feed back-to-front ordered attributes with ``set_data``.
+
+    instanced=True (the default, needs VisPy's ``gl+`` binding, i.e. PyOpenGL): one 4-vertex
+    strip drawn once per Gaussian. instanced=False: the same shader on quads expanded on the
+    CPU (4 vertices and 6 indices per Gaussian), for GL bindings without instancing.
+    """
+
+    def __init__(self, instanced: bool = True) -> None:
         super().__init__(vcode=VERTEX_SHADER, fcode=FRAGMENT_SHADER)
-        corners = np.array([[-1, -1], [1, -1], [-1, 1], [1, 1]], dtype=np.float32)
-        self._corner_vbo = gloo.VertexBuffer(corners)
+        self.instanced = instanced
+        divisor = 1 if instanced else None
+        self._corner_vbo = gloo.VertexBuffer(_CORNERS if instanced else np.zeros((4, 2), np.float32))
         self._vbos = {
-            name: gloo.VertexBuffer(np.zeros((1, _WIDTHS[name]), np.float32), divisor=1)
+            name: gloo.VertexBuffer(
+                np.zeros((1 if instanced else 4, _WIDTHS[name]), np.float32), divisor=divisor
+            )
             for name in ATTRIBUTES
         }
         self._count = 0
@@ -112,7 +124,11 @@ class SplatVisual(Visual):
         for name, vbo in self._vbos.items():
             self.shared_program[name] = vbo
         self.shared_program["u_size_scale"] = 1.0
-        self._draw_mode = "triangle_strip"
+        if instanced:
+            self._draw_mode = "triangle_strip"
+        else:
+            self._draw_mode = "triangles"
+            self._index_buffer = gloo.IndexBuffer(_QUAD_TRIANGLES)
         self.set_gl_state(
             blend=True,
             blend_func=("one", "one_minus_src_alpha"),
@@ -131,7 +147,12 @@ class SplatVisual(Visual):
         count = len(attrs["a_pos"]) if attrs else 0
         if count > 0:
             for name in ATTRIBUTES:
-                self._vbos[name].set_data(np.ascontiguousarray(attrs[name], dtype=np.float32))
+                data = np.ascontiguousarray(attrs[name], dtype=np.float32)
+                self._vbos[name].set_data(data if self.instanced else np.repeat(data, 4, axis=0))
+            if not self.instanced:
+                self._corner_vbo.set_data(np.tile(_CORNERS, (count, 1)))
+                index = (np.arange(count, dtype=np.uint32)[:, None] * 4 + _QUAD_TRIANGLES).ravel()
+                self._index_buffer.set_data(index)
             self._bounds = np.stack([attrs["a_pos"].min(axis=0), attrs["a_pos"].max(axis=0)])
         self._count = count
         self.set_size_scale(size_scale)

@@ -287,7 +287,11 @@ def test_dropping_a_photo_on_the_window_opens_it(qtbot, make_window, photo, no_w
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(photo))])
     event = QDropEvent(
-        QPointF(200, 200), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier
+        QPointF(200, 200),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
     )
     window.dropEvent(event)
     assert window.photo_path == photo and window.input_panel.photo.has_image
