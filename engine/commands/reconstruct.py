@@ -177,10 +177,24 @@ def run(args: argparse.Namespace) -> int:
     if not images:
         return 2 if n_inputs == 1 else 1
 
+    # Outputs that exist (and may not be replaced) are refused before any model loads.
+    jobs: list[tuple[Path, Path]] = []
+    for path, name in zip(images, output_names(images)):
+        try:
+            check_can_write(args.output / name, args.overwrite)
+        except FaceLiftError as exc:
+            failed.append(str(exc))
+            print(f"facelift: error: {_name_file(path, str(exc))}", file=sys.stderr)
+            continue
+        jobs.append((path, args.output / name))
+    if not jobs:
+        print(f"facelift: {len(failed)} of {n_inputs} inputs failed", file=sys.stderr)
+        return 2 if n_inputs == 1 else 1
+
     engine = _choose_engine(args)
     print(f"facelift: using the {engine.describe()}", file=sys.stderr)
     cancel = CancelToken()
-    bar = tqdm(total=len(images), unit="image", file=sys.stderr, dynamic_ncols=True)
+    bar = tqdm(total=len(jobs), unit="image", file=sys.stderr, dynamic_ncols=True)
 
     def on_progress(ev: ProgressEvent) -> None:
         where = f" {ev.step}/{ev.total}" if ev.total else ""
@@ -188,11 +202,9 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         engine.load(on_progress)  # bad weights stop the batch here (exit 2)
-        for path, name in zip(images, output_names(images)):
-            out_dir = args.output / name
+        for path, out_dir in jobs:
             bar.set_description(path.name[:30])
             try:
-                check_can_write(out_dir, args.overwrite)
                 request = ReconstructionRequest(
                     image=path,
                     engine=engine.name,

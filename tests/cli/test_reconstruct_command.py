@@ -64,6 +64,46 @@ def test_tiny_facelift_pipeline_end_to_end(tmp_path, conformance_dir, no_weights
     assert _names(out) == ["astronaut"]  # no staging folders left behind
 
 
+@pytest.mark.slow
+def test_batch_with_a_bad_file_then_refuses_to_overwrite(tmp_path, conformance_dir, no_weights, capsys):
+    """A bad file fails alone (exit 1, one line); a rerun without --overwrite keeps the outputs."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(PHOTO, photos / "a.PNG")
+    (photos / "b_broken.jpg").write_bytes(b"this is not a jpeg")
+    (photos / "notes.txt").write_text("not an image, not an input")
+    out = tmp_path / "out"
+    args = [
+        "reconstruct",
+        str(photos),
+        "-o",
+        str(out),
+        "--weights",
+        str(conformance_dir),
+        *FAST,
+        "--frames",
+        "2",
+    ]
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    assert _names(out) == ["a"]
+    assert _names(out / "a") == FULL_SET
+    assert len(_frames(out / "a" / "turntable.mp4")) == 2
+    bad = [ln for ln in err.splitlines() if ln.startswith("facelift: error:")]
+    assert len(bad) == 1 and "b_broken.jpg" in bad[0]
+    assert "1 of 2 inputs failed" in err
+
+    before = {p.name: p.stat().st_mtime_ns for p in (out / "a").iterdir()}
+    assert main(args) == 1
+    err = capsys.readouterr().err
+    refused = [ln for ln in err.splitlines() if "already exist" in ln]
+    assert len(refused) == 1 and "--overwrite" in refused[0] and str(out / "a") in refused[0]
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "a").iterdir()} == before
+    # a single input whose outputs exist: exit 2, before any work
+    assert main(["reconstruct", str(photos / "a.PNG"), "-o", str(out)]) == 2
+    assert {p.name: p.stat().st_mtime_ns for p in (out / "a").iterdir()} == before
+
+
 def test_folder_inputs_sorted_by_name_case_insensitive_suffix(tmp_path):
     from engine.commands.reconstruct import collect_inputs
 
