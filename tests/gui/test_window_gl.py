@@ -149,7 +149,9 @@ def test_fake_result_in_the_viewport_orbit_filter_and_exports(qtbot, gl_window, 
     assert _centre_change(front, left) > 8.0
     window.viewport.view_buttons["front"].click()
     window.viewport.crop_slider.setValue(20)  # a small crop box
-    assert window.viewport.viewer.visible_count < 20_000
+    visible = window.viewport.viewer.visible_count
+    assert visible < 20_000
+    assert f"Gaussians: {visible:,} of 20,000" in window.count_label.text()
     window.viewport.reset_filters()
     assert window.viewport.viewer.visible_count == 20_000
     assert len(load_ply(window.export_ply(tmp_path / "head.ply"))) == 20_000
