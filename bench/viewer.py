@@ -5,7 +5,10 @@
 For each size: frames/s with the camera still (every splat drawn), frames/s while orbiting
 (the level-of-detail subset the viewer picks from its measured frame cost, with the
 background re-sorts that orbiting triggers), how many splats the moving frames drew, and the
-back-to-front sort time of the full set (numpy argsort + gather, what the sort thread does).
+back-to-front sort time of the full set (numpy argsort + gather, what the sort thread does),
+how long after the camera stops every splat is on screen (sort off-thread, then chunked
+drawing) and the longest the GUI thread was blocked by one chunk meanwhile. "still fps" is
+drawing every splat in one go (what a screenshot or export does).
 Synthetic heads (viewer.synthetic) stand in for results; the numbers depend on the GL driver
 (Mesa llvmpipe here) and the window size.
 """
@@ -75,6 +78,13 @@ def main() -> None:
             frame()
             drawn.append(viewer.drawn_count)
         orbit_fps = args.orbit_frames / (time.perf_counter() - t)
+        # stop: the full set is sorted off-thread, then drawn in chunks between events
+        t = time.perf_counter()
+        while viewer.busy and time.perf_counter() - t < 120:
+            app.process_events()
+            time.sleep(0.002)
+        to_full = time.perf_counter() - t
+        chunk_times = list(viewer.chunk_seconds)
         viewer.settle()
         arrays = viewer._arrays
         assert arrays is not None
@@ -82,16 +92,31 @@ def main() -> None:
         for az in (0.0, 30.0, 60.0):
             row = np.array([np.sin(np.radians(az)), np.cos(np.radians(az)), 0.0, 2.7])
             times.append(run_job(SortJob(arrays, 0, row, np.arange(n))).seconds)
-        rows.append((n, 1.0 / still, orbit_fps, int(np.median(drawn)), statistics.median(times), upload_prep))
+        block = max(chunk_times) if chunk_times else still
+        rows.append(
+            (
+                n,
+                1.0 / still,
+                orbit_fps,
+                int(np.median(drawn)),
+                statistics.median(times),
+                upload_prep,
+                to_full,
+                block,
+            )
+        )
         print(f"  {n:,} done", flush=True)
 
     print()
     print(
-        f"{'Gaussians':>10} | {'still fps':>9} | {'orbit fps':>9} | {'drawn moving':>12} | {'sort s':>7} | {'prepare s':>9}"
+        f"{'Gaussians':>10} | {'still fps':>9} | {'orbit fps':>9} | {'drawn moving':>12} | {'sort s':>7} | "
+        f"{'prepare s':>9} | {'stop->full s':>12} | {'longest block s':>15}"
     )
-    print("-" * 72)
-    for n, s, o, d, srt, prep in rows:
-        print(f"{n:>10,} | {s:>9.2f} | {o:>9.1f} | {d:>12,} | {srt:>7.3f} | {prep:>9.2f}")
+    print("-" * 110)
+    for n, s, o, d, srt, prep, full, block in rows:
+        print(
+            f"{n:>10,} | {s:>9.2f} | {o:>9.1f} | {d:>12,} | {srt:>7.3f} | {prep:>9.2f} | {full:>12.2f} | {block:>15.2f}"
+        )
     viewer.close()
 
 

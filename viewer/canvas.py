@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import vispy
-from vispy import app, scene
+from vispy import app, gloo, scene
 
 from engine.gaussians import Gaussians
 from viewer.sorting import DepthSorter, SortJob, SortResult, run_job
@@ -75,6 +75,15 @@ class ViewerStats:
     moving: bool
 
 
+@dataclass
+class _Progressive:
+    """A full set being drawn chunk by chunk into ``fbo``; ``start`` is the next splat."""
+
+    result: SortResult
+    fbo: gloo.FrameBuffer
+    start: int
+
+
 class SplatCanvas(scene.SceneCanvas):
     """SceneCanvas that calls a hook before each draw and measures each frame's cost."""
 
@@ -101,6 +110,7 @@ class GaussianViewer:
     resort_degrees: view-direction change that triggers a background re-sort.
     still_delay: seconds without camera motion before the full set is drawn again.
     instanced: force the CPU-expanded quads with False (None: instancing when available).
+    progressive_chunk: full sets larger than this are drawn progressively when still.
     """
 
     def __init__(
@@ -114,6 +124,7 @@ class GaussianViewer:
         still_delay: float = 0.25,
         lod_start: int = 15_000,
         instanced: bool | None = None,
+        progressive_chunk: int = 100_000,
     ) -> None:
         available = configure_vispy()
         instanced = available if instanced is None else instanced and available
@@ -131,6 +142,15 @@ class GaussianViewer:
         )
         self.view.camera = self.camera
         self.splat = Splat(instanced=instanced, parent=self.view.scene)
+        # Big sets are drawn once still in chunks into an offscreen buffer (one chunk per event
+        # loop turn, so the window stays responsive), then shown as an image until the next move.
+        self.splat_chunks = Splat(instanced=instanced, parent=self.view.scene)
+        self.splat_chunks.visible = False
+        self.still_image = scene.visuals.Image(np.zeros((2, 2, 3), np.uint8), parent=self.canvas.scene)
+        self.still_image.visible = False
+        self.progressive_chunk = progressive_chunk
+        self.chunk_seconds: list[float] = []  # GUI-thread time of each chunk of the last progressive draw
+        self._progress: _Progressive | None = None
         self.message = scene.visuals.Text(
             "",
             color=(0.62, 0.65, 0.70, 1.0),
@@ -163,8 +183,11 @@ class GaussianViewer:
         self.last_sort_seconds = 0.0
 
         self._poll = app.Timer(interval=0.02, connect=self._poll_sorter, start=False)
+        self._chunk_timer = app.Timer(interval=0.0, connect=self._draw_next_chunk, start=False)
+        self.canvas.events.resize.connect(lambda _e: self._stop_progressive())
         self._still = app.Timer(interval=still_delay, connect=self._on_still, iterations=1, start=False)
         self._closed = False
+        self._full_shown = 0
 
     # ---- the model -------------------------------------------------------------------
 
@@ -185,7 +208,9 @@ class GaussianViewer:
 
     @property
     def drawn_count(self) -> int:
-        """How many splats the last upload draws (smaller while moving)."""
+        """How many splats the view shows (smaller while moving)."""
+        if self.still_image.visible:
+            return self._full_shown
         return self.splat.count
 
     @property
@@ -316,6 +341,7 @@ class GaussianViewer:
             self._moving = True
             self._still.stop()
             self._still.start()
+            self._stop_progressive()
         self._last_matrix = a
         # While moving only the small subset is re-sorted; the full set is sorted once still.
         kind = "lod" if self._moving and self._lod_budget < len(self._visible) else "full"
@@ -327,7 +353,7 @@ class GaussianViewer:
         result = self._results.get(kind)
         return result if result is not None and result.generation == self._generation else None
 
-    def _upload_for_mode(self) -> None:
+    def _upload_for_mode(self, progressive: bool = True) -> None:
         lod, full = self._current("lod"), self._current("full")
         want_lod = self._moving and self._lod_budget < len(self._visible)
         result = (lod or full) if want_lod else (full or lod)
@@ -340,16 +366,71 @@ class GaussianViewer:
             # Fewer splats cover less area: widen each a little so the surface reads as one.
             # (Full compensation, 1/sqrt(p), would cost as many fragments as the full set.)
             self.splat.set_data(result.attrs, size_scale=min(2.0, max(result.fraction, 1e-6) ** -0.125))
+        elif progressive and result.count > self.progressive_chunk:
+            if self._progress is None or self._progress.result is not result:
+                self._start_progressive(result)
+            return
         else:
             self.splat.set_data(result.attrs)
         self._uploaded = key
+
+    def _start_progressive(self, result: SortResult) -> None:
+        self._stop_progressive()
+        w, h = self.canvas.physical_size
+        fbo = gloo.FrameBuffer(color=gloo.RenderBuffer((h, w)), depth=gloo.RenderBuffer((h, w)))
+        self._progress = _Progressive(result=result, fbo=fbo, start=0)
+        self.chunk_seconds = []
+        self._chunk_timer.start()
+
+    def _stop_progressive(self) -> None:
+        self._chunk_timer.stop()
+        self._progress = None
+        if self.still_image.visible:
+            self.still_image.visible = False
+            self.splat.visible = True
+
+    def _draw_next_chunk(self, _event: object = None) -> None:
+        """Draw the next back-to-front chunk of the full set into the offscreen buffer."""
+        job = self._progress
+        if job is None or job.result is not self._current("full") or self._moving:
+            self._stop_progressive()
+            return
+        t0 = time.perf_counter()
+        n = job.result.count
+        stop = min(n, job.start + self.progressive_chunk)
+        chunk = {k: v[job.start : stop] for k, v in job.result.attrs.items()}
+        self.canvas.set_current()
+        self.canvas.push_fbo(job.fbo, (0, 0), self.canvas.size)
+        try:
+            if job.start == 0:
+                self.canvas.context.clear(color=self.canvas.bgcolor, depth=True)
+            self.splat_chunks.set_data(chunk)
+            self.splat_chunks.visible = True
+            self.canvas.draw_visual(self.splat_chunks)
+            self.splat_chunks.visible = False
+            image = job.fbo.read() if stop >= n else None
+        finally:
+            self.canvas.pop_fbo()
+        job.start = stop
+        self.chunk_seconds.append(time.perf_counter() - t0)
+        if image is not None:
+            self._chunk_timer.stop()
+            self._progress = None
+            self.splat_chunks.set_data({})
+            self.still_image.set_data(np.ascontiguousarray(image[..., :3]))
+            self.still_image.visible = True
+            self.splat.visible = False  # the image covers it; do not pay for drawing it
+            self._uploaded = (id(job.result), "full")
+            self._full_shown = job.result.count
+            self.canvas.update()
+            self._emit_stats()
 
     def _after_draw(self, seconds: float) -> None:
         now = time.perf_counter()
         previous = self._frame_times[-1] if self._frame_times else None
         self._frame_times = [t for t in self._frame_times if now - t < 2.0] + [now]
         drawn = self.splat.count
-        if drawn > 0 and self._uploaded is not None:
+        if drawn > 0 and self._uploaded is not None and self.splat.visible:
             # cost per drawn splat; a full still frame also informs the first move
             self._frame_costs = [*self._frame_costs, seconds / drawn][-8:]
             if self._moving and previous is not None and now - previous < 0.5:
@@ -413,7 +494,14 @@ class GaussianViewer:
             self._results["full"] = run_job(
                 SortJob(self._arrays, self._generation, self._rows["full"], self._visible)
             )
-        self._upload_for_mode()
+        self._stop_progressive()
+        if (
+            self._uploaded is not None
+            and self._uploaded[1] == "full"
+            and self.splat.count != len(self._visible)
+        ):
+            self._uploaded = None  # the full set was shown as an image: upload it for real
+        self._upload_for_mode(progressive=False)
 
     # ---- output ----------------------------------------------------------------------
 
@@ -463,7 +551,7 @@ class GaussianViewer:
 
     def stats(self) -> ViewerStats:
         total = 0 if self._base is None else len(self._base)
-        return ViewerStats(self.splat.count, len(self._visible), total, self.fps, self._moving)
+        return ViewerStats(self.drawn_count, len(self._visible), total, self.fps, self._moving)
 
     def _emit_stats(self) -> None:
         if not self.stats_listeners:
@@ -479,6 +567,7 @@ class GaussianViewer:
         self._closed = True
         self._poll.stop()
         self._still.stop()
+        self._stop_progressive()
         self._sorter.close()
         self.stats_listeners.clear()
         self.canvas.close()

@@ -138,3 +138,27 @@ v.close()
     assert proc.returncode == 0, proc.stderr[-1500:]
     instanced, centre, corner = proc.stdout.split()[-3:]
     assert instanced == "False" and int(centre) > 150 and int(corner) < 40
+
+
+def test_big_sets_are_drawn_progressively_once_still(qapp, qtbot) -> None:  # type: ignore[no-untyped-def]
+    """Chunked offscreen drawing ends in exactly the picture of drawing everything at once."""
+    from viewer.canvas import GaussianViewer
+
+    v = GaussianViewer(size=(240, 180), show=True, progressive_chunk=8_000)
+    try:
+        v.set_gaussians(synthetic_head(30_000), reset_view=True)
+        v.canvas.update()
+        qtbot.waitUntil(lambda: v._progress is not None, timeout=10_000)  # it started in chunks
+        qtbot.waitUntil(lambda: not v.busy, timeout=20_000)
+        assert v.still_image.visible and v.drawn_count == 30_000
+        shown = v.canvas.render(alpha=False)[..., :3].astype(int)  # what the window shows now
+        direct = v.render_image().astype(int)  # every splat in one draw
+        assert not v.still_image.visible
+        assert direct.std() > 10
+        assert float(np.abs(shown - direct).mean()) < 0.5
+        v.orbit(5.0)
+        v.canvas.update()
+        qtbot.waitUntil(lambda: v.moving, timeout=5_000)
+        assert not v.still_image.visible  # moving shows live splats again
+    finally:
+        v.close()
