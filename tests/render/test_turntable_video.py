@@ -135,7 +135,9 @@ def test_gif_and_custom_fps(fixture_gaussians, tmp_path) -> None:
     from PIL import Image
 
     frames = list(render_turntable(fixture_gaussians, 4, size=32, background=(0.0, 0.0, 0.0)))
-    out = write_video(frames, tmp_path / "spin.gif", fps=20)
+    events: list[ProgressEvent] = []
+    out = write_video(frames, tmp_path / "spin.gif", fps=20, on_progress=events.append, total=4)
+    assert [(e.stage, e.step, e.total) for e in events] == [("video", i, 4) for i in (1, 2, 3, 4)]
     with Image.open(out) as im:
         assert im.n_frames == 4 and im.size == (32, 32)
         assert im.info["duration"] == 50 and im.info["loop"] == 0
@@ -143,6 +145,20 @@ def test_gif_and_custom_fps(fixture_gaussians, tmp_path) -> None:
     assert np.abs(first - frames[0]).mean() < 5.0  # one 256-colour palette per frame
     mp4 = write_video(frames, tmp_path / "spin.mp4", fps=12.5)
     assert _probe(mp4)[3] == 12.5
+
+
+def test_turntable_options_elevation_and_background(fixture_gaussians) -> None:
+    frames = list(
+        render_turntable(fixture_gaussians, 8, elevation_deg=20.0, size=48, background=(0.0, 0.0, 0.0))
+    )
+    cams = turntable_cameras(8, elevation_deg=20.0, size=48)
+    for i in (0, 5):
+        res = render(fixture_gaussians, cams.c2w[i], cams.fxfycxcy[i], 48, 48, background=(0.0, 0.0, 0.0))
+        assert np.abs(frames[i].astype(int) - to_uint8(res.rgb)).max() <= 1
+    white = next(render_turntable(fixture_gaussians, 8, elevation_deg=20.0, size=48))
+    assert (white >= frames[0]).all() and white.mean() > frames[0].mean() + 5, "background shows through"
+    flat = next(render_turntable(fixture_gaussians, 8, size=48, background=(0.0, 0.0, 0.0)))
+    assert np.abs(flat.astype(int) - frames[0]).mean() > 2.0, "elevation 20 deg looks different from 0"
 
 
 def test_cancel_mid_video_leaves_no_file_and_keeps_an_old_one(fixture_gaussians, tmp_path) -> None:
