@@ -31,6 +31,8 @@ from engine.api import (
     WeightsError,
 )
 
+# engine.pipeline's preset names, repeated here so --help does not import the engine.
+MEMORY_PRESETS = ("auto", "full", "offload", "low", "cpu")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif")
 
 
@@ -88,9 +90,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument(
         "--memory-preset",
-        choices=("auto", "high", "balanced", "low"),
+        choices=MEMORY_PRESETS,
         default="auto",
-        help="GPU memory use: balanced/low free the diffusion models before GS-LRM",
+        help="memory use: full keeps every model on the GPU; offload/low use less GPU memory (slower) "
+        "and free the diffusion models before GS-LRM; cpu runs in fp32 on the CPU",
     )
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     parser.add_argument(

@@ -180,3 +180,12 @@ def test_output_names_for_duplicate_stems():
 
     names = output_names([Path("x/a.png"), Path("y/a.jpg"), Path("b.png"), Path("a.b.png")])
     assert names == ["a_png", "a_jpg", "b", "a.b"]
+
+
+def test_memory_preset_choices_are_the_engines():
+    import engine.commands.reconstruct as cmd
+    from engine.mvdiffusion.memory import PRESET_NAMES
+    from engine.pipeline import MEMORY_PRESETS
+
+    assert cmd.MEMORY_PRESETS == MEMORY_PRESETS
+    assert set(MEMORY_PRESETS) == set(PRESET_NAMES)
