@@ -399,7 +399,13 @@ class MainWindow(QMainWindow):
         self.result = result
         self.progress_panel.stop(f"Done in {elapsed:.1f} s")
         self.input_panel.set_crop(result.input_image)
-        self.views_strip.set_views(result.views)
+        self.views_strip.set_views(
+            result.views,
+            ""
+            if result.views is not None
+            else "The instant engine works from the photo alone. With the FaceLift engine, the six "
+            "views its diffusion model generates appear here (click one to enlarge it).",
+        )
         self.viewport.set_gaussians(result.gaussians, reset_view=first and not self._shown_preview)
         device = result.info.get("device") if isinstance(result.info, dict) else None
         if device:
@@ -458,12 +464,15 @@ class MainWindow(QMainWindow):
             shown = f"{visible:,}" if visible == total else f"{visible:,} of {total:,}"
             lod = f" · drawing {drawn:,}" if drawn and drawn < visible else ""
             self.count_label.setText(f"Gaussians: {shown}{lod}")
-        self.fps_label.setText(f"{fps:.0f} fps" if fps > 0 else "— fps")
+        if fps > 0:
+            self.fps_label.setText(f"{fps:.0f} fps")
 
     def _refresh_fps(self) -> None:
         viewer = self.viewport.viewer
-        fps = viewer.fps if viewer is not None else 0.0
-        self.fps_label.setText(f"{fps:.0f} fps" if fps > 0 else "— fps")
+        if viewer is None or viewer.seconds_since_last_frame > 1.0:
+            self.fps_label.setText("idle")  # nothing is being redrawn: no rate to show
+        else:
+            self.fps_label.setText(f"{viewer.fps:.0f} fps")
 
     # ---- exports ---------------------------------------------------------------------
 

@@ -541,6 +541,10 @@ class GaussianViewer:
             self.camera.view_changed()
 
     @property
+    def seconds_since_last_frame(self) -> float:
+        return time.perf_counter() - self._frame_times[-1] if self._frame_times else float("inf")
+
+    @property
     def fps(self) -> float:
         """Frames drawn during the last two seconds, per second."""
         now = time.perf_counter()

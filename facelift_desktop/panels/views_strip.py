@@ -64,13 +64,19 @@ class ViewsStrip(QWidget):
             col.addWidget(caption)
             layout.addLayout(col)
             self.thumbs.append(thumb)
+        self.note = QLabel("")
+        self.note.setObjectName("dim")
+        self.note.setWordWrap(True)
+        self.note.setMaximumWidth(260)
+        layout.addWidget(self.note)
         layout.addStretch(1)
         self.dialog: ImageDialog | None = None
         self.set_views(None)
 
-    def set_views(self, views: np.ndarray | None) -> None:
-        """(6,H,W,3) uint8 or None (instant engine: no generated views)."""
+    def set_views(self, views: np.ndarray | None, note: str = "") -> None:
+        """(6,H,W,3) uint8 or None (instant engine: no generated views); ``note`` explains."""
         self.views = views
+        self.note.setText(note)
         for i, thumb in enumerate(self.thumbs):
             thumb.clear()
             if views is not None and i < len(views):
