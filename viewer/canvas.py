@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import vispy
 from vispy import app, gloo, scene
+from vispy.visuals.transforms import STTransform
 
 from engine.gaussians import Gaussians
 from viewer.sorting import DepthSorter, SortJob, SortResult, run_job
@@ -388,6 +389,8 @@ class GaussianViewer:
         if self.still_image.visible:
             self.still_image.visible = False
             self.splat.visible = True
+            self._uploaded = None  # the GPU holds what was drawn before the image: decide again
+            self.canvas.update()
 
     def _draw_next_chunk(self, _event: object = None) -> None:
         """Draw the next back-to-front chunk of the full set into the offscreen buffer."""
@@ -418,6 +421,9 @@ class GaussianViewer:
             self._progress = None
             self.splat_chunks.set_data({})
             self.still_image.set_data(np.ascontiguousarray(image[..., :3]))
+            # the buffer has physical pixels; the canvas scene counts logical ones (HiDPI)
+            scale = 1.0 / self.canvas.pixel_scale
+            self.still_image.transform = STTransform(scale=(scale, scale))
             self.still_image.visible = True
             self.splat.visible = False  # the image covers it; do not pay for drawing it
             self._uploaded = (id(job.result), "full")

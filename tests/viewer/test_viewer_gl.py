@@ -151,6 +151,9 @@ def test_big_sets_are_drawn_progressively_once_still(qapp, qtbot) -> None:  # ty
         qtbot.waitUntil(lambda: v._progress is not None, timeout=10_000)  # it started in chunks
         qtbot.waitUntil(lambda: not v.busy, timeout=20_000)
         assert v.still_image.visible and v.drawn_count == 30_000
+        v.canvas.events.resize(size=v.canvas.size)  # a resize drops the image and draws it again
+        assert not v.still_image.visible
+        qtbot.waitUntil(lambda: v.still_image.visible and not v.busy, timeout=20_000)
         shown = v.canvas.render(alpha=False)[..., :3].astype(int)  # what the window shows now
         direct = v.render_image().astype(int)  # every splat in one draw
         assert not v.still_image.visible
