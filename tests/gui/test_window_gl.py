@@ -194,3 +194,32 @@ def test_screenshot_of_the_window_shows_the_viewport(qtbot, gl_window, photo, tm
     centre = viewport.mapTo(window, viewport.rect().center())
     pixel = shot[centre.y(), centre.x()]
     assert pixel[0] > 150  # the synthetic face's skin, not the dark background
+
+
+def test_facelift_preview_is_shown_then_replaced(qtbot, settings_path, fake_weights, photo) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from facelift_desktop.main_window import MainWindow
+
+    gate = threading.Event()
+    window = MainWindow(AppSettings.at_path(settings_path), engine_factory=FakeFactory(count=3000, gate=gate))
+    window.modal_dialogs = False
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        params = window.parameters_panel.parameters()
+        params.engine = "facelift"
+        window.parameters_panel.set_parameters(params)
+        window.open_photo(photo)
+        window.reconstruct()
+        viewer = window.viewport.viewer
+        # the instant preview (500 Gaussians in the fake) is on screen while "diffusion" waits
+        qtbot.waitUntil(lambda: viewer.gaussians is not None and len(viewer.gaussians) == 500, timeout=10_000)
+        assert window.engine_worker.running
+        with qtbot.waitSignal(window.run_finished, timeout=10_000):
+            gate.set()
+        assert viewer.gaussians is window.result.gaussians and len(viewer.gaussians) == 3000
+        assert window.views_strip.views is not None
+    finally:
+        gate.set()
+        window.shutdown()
