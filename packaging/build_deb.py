@@ -71,6 +71,8 @@ RECOMMENDS = ["libgl1-mesa-dri"]  # software OpenGL when there is no GPU driver
 ICON_SIZES = (48, 128, 256)
 MIME_TYPES = ("image/jpeg", "image/png", "image/webp")
 
+# StartupWMClass: Qt's X11 WM_CLASS class is the application name ("FaceLift Desktop", set in
+# facelift_desktop/app.py); the launcher uses it to tie the window to this entry.
 DESKTOP_ENTRY = """\
 [Desktop Entry]
 Type=Application
@@ -86,7 +88,7 @@ Categories=Graphics;3DGraphics;
 MimeType={mime};
 Keywords=3D;face;head;portrait;gaussian;splat;photo;
 StartupNotify=true
-StartupWMClass=facelift-desktop
+StartupWMClass=FaceLift Desktop
 """
 
 # The caches are refreshed on install and removal; the tools may be missing on minimal systems.

@@ -30,6 +30,7 @@ BIN_CLI = Path("/usr/bin/facelift")
 DESKTOP_FILE = Path(f"/usr/share/applications/{PACKAGE}.desktop")
 ICON_256 = Path(f"/usr/share/icons/hicolor/256x256/apps/{PACKAGE}.png")
 SAMPLE = REPO / "resources" / "samples" / "astronaut.png"
+SHORT_VIDEO = ("--frames", "12", "--size", "256")
 XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24 +extension GLX"]
 QT_SYSTEM_LIBS = (
     "libgl1",
@@ -228,7 +229,8 @@ def assert_viewport_shows_head(img: np.ndarray) -> None:
 def test_installed_cli_reconstructs(installed: list[Path], user_home: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     run = _run(
-        [str(BIN_CLI), "reconstruct", str(SAMPLE), "-o", str(out), "--engine", "instant"],
+        # a short small turntable: the CPU rasteriser needs seconds per 512 px frame
+        [str(BIN_CLI), "reconstruct", str(SAMPLE), "-o", str(out), "--engine", "instant", *SHORT_VIDEO],
         timeout=900,
         env=_user_env(user_home),
     )
