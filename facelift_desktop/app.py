@@ -84,7 +84,12 @@ def main(argv: list[str] | None = None) -> int:
             params.engine = args.engine
             window.parameters_panel.set_parameters(params)
         window.run_finished.connect(lambda _r: QTimer.singleShot(300, lambda: finish(True)))
-        window.run_failed.connect(lambda _f: QTimer.singleShot(0, lambda: finish(False)))
+
+        def failed(failure: object) -> None:
+            print(f"facelift-desktop: {getattr(failure, 'reason', failure)}", file=sys.stderr)
+            QTimer.singleShot(0, lambda: finish(False))
+
+        window.run_failed.connect(failed)
         window.run_cancelled.connect(lambda: QTimer.singleShot(0, lambda: finish(False)))
 
         def start() -> None:

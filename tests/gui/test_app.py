@@ -40,9 +40,12 @@ def test_a_missing_photo_is_one_line_exit_2(tmp_path, capsys) -> None:  # type: 
 DRIVER = """
 import sys
 sys.path.insert(0, {fakes!r})
+import os
 from fakes import FakeFactory
+from engine.api import FaceLiftError
 from facelift_desktop import app, worker
-worker.default_engine_factory = FakeFactory(count=5000)
+fail = os.environ.get("FAKE_FAIL")
+worker.default_engine_factory = FakeFactory(count=5000, fail_with=FaceLiftError(fail) if fail else None)
 sys.exit(app.main(sys.argv[1:]))
 """
 
@@ -68,3 +71,28 @@ def test_photo_screenshot_quit(tmp_path, photo) -> None:  # type: ignore[no-unty
     shot = iio.imread(out)
     assert shot.shape[:2] == (900, 1400)
     assert Path(out).stat().st_size > 10_000
+
+
+@pytest.mark.gl
+@pytest.mark.skipif(not os.environ.get("DISPLAY"), reason="needs an X display with OpenGL (xvfb-run)")
+def test_a_failed_run_with_quit_prints_the_reason_and_exits_1(tmp_path, photo) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER.format(fakes=str(Path(__file__).resolve().parent)))
+    env = {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "FACELIFT_WEIGHTS": "",
+        "FAKE_FAIL": "portrait.png: no face found",
+    }
+    proc = subprocess.run(
+        [sys.executable, str(driver), str(photo), "--engine", "instant", "--quit"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 1
+    assert "facelift-desktop: portrait.png: no face found" in proc.stderr
