@@ -50,6 +50,10 @@ def test_progress_updates_the_panel_then_the_result_is_shown(qtbot, make_window,
     assert window.count_label.text() == "Gaussians: 2,000"
     assert window.device_label.text() == "Device: cpu (fake)"
     assert window.views_strip.views is not None and window.views_strip.thumbs[0].pixmap() is not None
+    qtbot.mouseClick(window.views_strip.thumbs[2], Qt.MouseButton.LeftButton)  # click to enlarge
+    assert window.views_strip.dialog is not None and window.views_strip.dialog.isVisible()
+    assert window.views_strip.dialog.windowTitle() == "View: right"
+    window.views_strip.dialog.close()
     assert window.progress_panel.reconstruct_button.isEnabled()
     log_text = window.log_panel.toPlainText()
     assert "reconstruct" in log_text and "done: 2000 Gaussians" in log_text
