@@ -13,6 +13,18 @@ from engine.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 PHOTO = REPO / "resources" / "samples" / "astronaut.png"
+
+
+def _instant_landed() -> bool:
+    import engine.instant
+
+    return hasattr(engine.instant, "InstantReconstructor")
+
+
+# Runs as soon as engine.instant lands (it had not when this test was written; see the report).
+needs_instant = pytest.mark.skipif(
+    not _instant_landed(), reason="engine.instant.InstantReconstructor has not landed on main yet"
+)
 FULL_SET = ["gaussians.ply", "input.png", "multiview.png", "output.png", "turntable.mp4"]
 FAST = ["--steps", "3", "--size", "64"]  # the machine is small: few diffusion steps, small renders
 INSTANT_SET = ["gaussians.ply", "input.png", "output.png", "turntable.mp4"]
@@ -62,6 +74,17 @@ def test_tiny_facelift_pipeline_end_to_end(tmp_path, conformance_dir, no_weights
     frames = _frames(head / "turntable.mp4")
     assert len(frames) == 3 and frames[0].shape == (64, 64, 3)
     assert _names(out) == ["astronaut"]  # no staging folders left behind
+
+
+@pytest.mark.slow
+@needs_instant
+def test_without_weights_the_instant_engine_runs(tmp_path, no_weights, capsys):
+    out = tmp_path / "out"
+    assert main(["reconstruct", str(PHOTO), "-o", str(out), *FAST, "--frames", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "instant engine" in err and "no FaceLift weights found" in err
+    assert _names(out / "astronaut") == INSTANT_SET
+    assert len(_frames(out / "astronaut" / "turntable.mp4")) == 2
 
 
 @pytest.mark.slow
