@@ -1,0 +1,238 @@
+"""Gaussians from depth layers: surface discs per pixel, and columns that close the solid.
+
+- A surface layer puts one Gaussian on each pixel's ray at the layer's depth. Its covariance
+  is k^2 (a a^T + b b^T) + e^2 n n^T with a, b the surface's steps to the next pixel in u and
+  v: the disc covers its pixel's patch of surface (flattened along the normal n).
+- Needles fill what a layer leaves open when seen from the side: straight from a pixel's
+  surface point to its neighbour's where the surface is steep, and from the front to the back
+  layer along the rays on the silhouette's edge (the side walls). They are thin across, so a
+  stack of them seen end-on from the front camera stays inside its pixel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine.gaussians import SH_C0, Gaussians
+
+SURFACE_SIGMA = 0.4  # of the step to the next pixel
+NORMAL_SIGMA = 0.08  # of the pixel footprint
+MAX_STEP = 3.0  # a disc spans at most this many footprints; steeper parts get columns
+COLUMN_SIGMA = 0.62  # of the step between needles along a gap
+NEEDLE_WIDTH = 0.35  # of the pixel footprint
+COLUMN_OPACITY = 0.95
+
+
+@dataclass
+class Parts:
+    """Activated parameters being collected: xyz (N,3), rgb (N,3) [0,1], scales (N,3)
+    standard deviations, quats (N,4) unit (w,x,y,z), opacity (N,)."""
+
+    xyz: list[np.ndarray]
+    rgb: list[np.ndarray]
+    scales: list[np.ndarray]
+    quats: list[np.ndarray]
+    opacity: list[np.ndarray]
+
+    @classmethod
+    def new(cls) -> Parts:
+        return cls([], [], [], [], [])
+
+    def add(
+        self, xyz: np.ndarray, rgb: np.ndarray, scales: np.ndarray, quats: np.ndarray, opacity: np.ndarray
+    ) -> None:
+        self.xyz.append(xyz)
+        self.rgb.append(rgb)
+        self.scales.append(scales)
+        self.quats.append(quats)
+        self.opacity.append(opacity)
+
+    def __len__(self) -> int:
+        return sum(len(x) for x in self.xyz)
+
+
+def _steps(points: np.ndarray, valid: np.ndarray, axis: int) -> np.ndarray:
+    """Central (or one-sided at the edge) differences of (H,W,3) points along an axis,
+    using only valid neighbours; (H,W,3)."""
+    nxt = np.roll(points, -1, axis=axis)
+    prv = np.roll(points, 1, axis=axis)
+    ok_n = np.roll(valid, -1, axis=axis)
+    ok_p = np.roll(valid, 1, axis=axis)
+    edge = [slice(None)] * 2
+    edge[axis] = -1  # type: ignore[call-overload]
+    ok_n[tuple(edge)] = False
+    edge[axis] = 0  # type: ignore[call-overload]
+    ok_p[tuple(edge)] = False
+    both = (ok_n & ok_p)[..., None]
+    only_n = (ok_n & ~ok_p)[..., None]
+    only_p = (ok_p & ~ok_n)[..., None]
+    d = np.where(both, 0.5 * (nxt - prv), 0.0)
+    d = np.where(only_n, nxt - points, d)
+    d = np.where(only_p, points - prv, d)
+    return np.asarray(d)
+
+
+def surface_layer(
+    points: np.ndarray,
+    valid: np.ndarray,
+    footprint: np.ndarray,
+    toward: np.ndarray,
+    sigma: float = SURFACE_SIGMA,
+    facing: np.ndarray | None = None,
+    screen_axes: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Flat Gaussians on the valid pixels of an (H,W,3) world-point grid.
+
+    footprint (H,W): lateral pixel size in world units; toward (3,): the side the normals
+    face; sigma: k, in steps. ``facing`` (H,W) bool marks pixels whose disc is turned to face
+    the camera instead (a, b = the camera's right and down axes, ``screen_axes``, times the
+    footprint): edge-on, hence invisible, from the side. The covariance
+    k^2 (a a^T + b b^T) + e^2 n n^T is built from its eigenvectors in closed form (the
+    in-plane 2x2 part), not with a general 3x3 solver.
+    Returns (xyz (N,3), scales (N,3), quats (N,4)) in row-major order of the valid pixels.
+    """
+    a = _steps(points, valid, axis=1)[valid]
+    b = _steps(points, valid, axis=0)[valid]
+    fp = footprint[valid][:, None]
+    # Isolated pixels (no neighbour along an axis): a pixel-sized patch facing the camera.
+    a = np.where(np.linalg.norm(a, axis=1, keepdims=True) < 1e-9, fp * np.array([1.0, 0.0, 0.0]), a)
+    b = np.where(np.linalg.norm(b, axis=1, keepdims=True) < 1e-9, fp * np.array([0.0, 0.0, -1.0]), b)
+    # Cap very steep steps: the columns close those gaps instead of huge smeared discs.
+    for v in (a, b):
+        length = np.linalg.norm(v, axis=1, keepdims=True)
+        v *= np.minimum(1.0, MAX_STEP * fp / np.maximum(length, 1e-12))
+    if facing is not None and screen_axes is not None:
+        turn = facing[valid][:, None]
+        a = np.where(turn, fp * screen_axes[0], a)
+        b = np.where(turn, fp * screen_axes[1], b)
+    n = np.cross(a, b)
+    n /= np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12)
+    n = np.where((n @ toward)[:, None] < 0, -n, n)
+    t1 = a - (a * n).sum(axis=1, keepdims=True) * n
+    t1 /= np.maximum(np.linalg.norm(t1, axis=1, keepdims=True), 1e-12)
+    t2 = np.cross(n, t1)
+    # In-plane coordinates of a and b, then the 2x2 covariance's eigen-decomposition.
+    a1, a2 = (a * t1).sum(axis=1), (a * t2).sum(axis=1)
+    b1, b2 = (b * t1).sum(axis=1), (b * t2).sum(axis=1)
+    k2 = sigma**2
+    c00, c11, c01 = k2 * (a1 * a1 + b1 * b1), k2 * (a2 * a2 + b2 * b2), k2 * (a1 * a2 + b1 * b2)
+    mean, half = 0.5 * (c00 + c11), np.sqrt((0.5 * (c00 - c11)) ** 2 + c01**2)
+    theta = 0.5 * np.arctan2(2.0 * c01, c00 - c11)
+    cos, sin = np.cos(theta)[:, None], np.sin(theta)[:, None]
+    axis1 = cos * t1 + sin * t2
+    axis2 = -sin * t1 + cos * t2
+    rot = np.stack([axis1, axis2, n], axis=2)  # columns; axis1 x axis2 = n, so det = +1
+    scales = np.stack(
+        [
+            np.sqrt(np.maximum(mean + half, 1e-14)),
+            np.sqrt(np.maximum(mean - half, 1e-14)),
+            NORMAL_SIGMA * fp[:, 0],
+        ],
+        axis=1,
+    )
+    return points[valid], scales, matrix_to_quat(rot)
+
+
+def segments(
+    p0: np.ndarray,
+    p1: np.ndarray,
+    c0: np.ndarray,
+    c1: np.ndarray,
+    footprint: np.ndarray,
+    ease: bool = False,
+    step: float = 1.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Needle Gaussians filling the straight gaps p0 -> p1 (both (N,3)), ends excluded.
+
+    One needle per ``step`` footprints of length, along the segment (sigma COLUMN_SIGMA of the
+    step) and thin across it (NEEDLE_WIDTH footprints), so a stack seen end-on stays inside
+    its pixel. Colours go from c0 to c1 (smoothstep in the middle 40 % when ``ease``).
+    Returns (xyz (M,3), rgb (M,3), scales (M,3), quats (M,4)).
+    """
+    delta = p1 - p0
+    length = np.linalg.norm(delta, axis=1)
+    count = np.clip(np.floor(length / (step * footprint) - 0.5), 0, 400).astype(np.int64)
+    idx = np.repeat(np.arange(len(p0)), count)
+    if len(idx) == 0:
+        z3 = np.zeros((0, 3))
+        return z3, z3, z3, np.zeros((0, 4))
+    starts = np.cumsum(count) - count
+    k = np.arange(len(idx)) - np.repeat(starts, count) + 1
+    t = k / (count[idx] + 1.0)
+    xyz = p0[idx] + t[:, None] * delta[idx]
+    w = t
+    if ease:
+        w = np.clip((t - 0.3) / 0.4, 0.0, 1.0)
+        w = w * w * (3.0 - 2.0 * w)
+    rgb = (1.0 - w[:, None]) * c0[idx] + w[:, None] * c1[idx]
+    direction = delta / np.maximum(length, 1e-12)[:, None]
+    along = COLUMN_SIGMA * length / (count + 1.0)
+    scales = np.stack([along, NEEDLE_WIDTH * footprint, NEEDLE_WIDTH * footprint], axis=1)[idx]
+    return xyz, rgb, scales, x_axis_to(direction)[idx]
+
+
+def x_axis_to(d: np.ndarray) -> np.ndarray:
+    """(N,4) unit quaternions (w,x,y,z) turning +x onto the unit directions d (N,3), up to
+    sign (a needle is symmetric, so -d is as good as d)."""
+    d = np.where(d[:, :1] < 0, -d, d)
+    q = np.stack([1.0 + d[:, 0], np.zeros(len(d)), -d[:, 2], d[:, 1]], axis=1)
+    return np.asarray(q / np.linalg.norm(q, axis=1, keepdims=True))
+
+
+def identity_quats(n: int) -> np.ndarray:
+    q = np.zeros((n, 4))
+    q[:, 0] = 1.0
+    return q
+
+
+def to_gaussians(parts: Parts) -> Gaussians:
+    """Activated parameters -> stored 3DGS parameters (log scales, quats, logits, SH DC)."""
+    if len(parts) == 0:
+        return Gaussians.empty()
+    xyz = np.concatenate(parts.xyz)
+    rgb = np.clip(np.concatenate(parts.rgb), 0.0, 1.0)
+    opacity = np.clip(np.concatenate(parts.opacity), 1e-4, 0.999)
+    return Gaussians(
+        xyz=xyz,
+        sh_dc=(rgb - 0.5) / SH_C0,
+        sh_rest=np.zeros((len(xyz), 0, 3)),
+        log_scales=np.log(np.maximum(np.concatenate(parts.scales), 1e-7)),
+        quats=np.concatenate(parts.quats),
+        opacity_logits=np.log(opacity / (1.0 - opacity)),
+    )
+
+
+def matrix_to_quat(r: np.ndarray) -> np.ndarray:
+    """(N,3,3) rotation matrices -> (N,4) unit quaternions (w,x,y,z)."""
+    m00, m11, m22 = r[:, 0, 0], r[:, 1, 1], r[:, 2, 2]
+    tr = m00 + m11 + m22
+    q = np.empty((len(r), 4))
+    cases = np.stack([tr, m00, m11, m22], axis=1).argmax(axis=1)
+    s = np.sqrt(np.maximum(1.0 + tr, 1e-12)) * 2
+    c = cases == 0
+    q[c] = np.stack(
+        [
+            0.25 * s[c],
+            (r[c, 2, 1] - r[c, 1, 2]) / s[c],
+            (r[c, 0, 2] - r[c, 2, 0]) / s[c],
+            (r[c, 1, 0] - r[c, 0, 1]) / s[c],
+        ],
+        axis=1,
+    )
+    for i, (a, b, d) in enumerate(((0, 1, 2), (1, 2, 0), (2, 0, 1)), start=1):
+        c = cases == i
+        s = np.sqrt(np.maximum(1.0 + r[c, a, a] - r[c, b, b] - r[c, d, d], 1e-12)) * 2
+        qa = 0.25 * s
+        qb = (r[c, b, a] + r[c, a, b]) / s
+        qd = (r[c, d, a] + r[c, a, d]) / s
+        w = (r[c, d, b] - r[c, b, d]) / s
+        block = np.empty((int(c.sum()), 4))
+        block[:, 0] = w
+        block[:, 1 + a] = qa
+        block[:, 1 + b] = qb
+        block[:, 1 + d] = qd
+        q[c] = block
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    return q
