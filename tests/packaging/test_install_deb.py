@@ -201,14 +201,20 @@ def assert_viewport_shows_head(img: np.ndarray) -> None:
     """Pixel probes on the window screenshot: the viewport is where the viewer's (default, dark)
     background colour is; its corners must be background and its centre must show the head --
     a good part of it not background, and brighter than it."""
+    from scipy import ndimage
+
     from viewer.canvas import BACKGROUNDS
 
     bg = np.round(np.array(BACKGROUNDS["dark"]) * 255).astype(np.int16)
     is_bg = np.all(np.abs(img - bg) <= 1, axis=-1)
-    rows = np.flatnonzero(is_bg.mean(axis=1) > 0.15)
-    cols = np.flatnonzero(is_bg.mean(axis=0) > 0.15)
-    assert rows.size and cols.size, f"no viewport background {tuple(bg)} found in the screenshot"
-    top, bottom, left, right = rows[0], rows[-1], cols[0], cols[-1]
+    # The viewport is the largest connected region of its background colour (other panels, such
+    # as the empty views strip, can share the colour but are separated from it by widgets).
+    labels, count = ndimage.label(is_bg)
+    assert count, f"no viewport background {tuple(bg)} found in the screenshot"
+    largest = int(np.argmax(ndimage.sum(is_bg, labels, range(1, count + 1)))) + 1
+    rows_slice, cols_slice = ndimage.find_objects(labels)[largest - 1]
+    top, bottom = rows_slice.start, rows_slice.stop - 1
+    left, right = cols_slice.start, cols_slice.stop - 1
     view = is_bg[top : bottom + 1, left : right + 1]
     pixels = img[top : bottom + 1, left : right + 1]
     h, w = img.shape[:2]
