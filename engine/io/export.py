@@ -27,6 +27,7 @@ import numpy as np
 from engine.api import InputError
 from engine.cameras import CameraSet, facelift_cameras, orbit_camera, view_slot
 from engine.gaussians import Gaussians
+from engine.sh_constants import SH_C1, SH_C2, SH_C3
 
 UpAxis = Literal["z", "y"]
 
@@ -93,18 +94,6 @@ def covariances(g: Gaussians) -> np.ndarray:
 
 # ---- real spherical harmonics (the 3DGS basis and constants) -----------------------------
 
-_C1 = 0.4886025119029199
-_C2 = (1.0925484305920792, -1.0925484305920792, 0.31539156525252005, -1.0925484305920792, 0.5462742152960396)
-_C3 = (
-    -0.5900435899266435,
-    2.890611442640554,
-    -0.4570457994644658,
-    0.3731763325901154,
-    -0.4570457994644658,
-    1.445305721320277,
-    -0.5900435899266435,
-)
-
 
 def sh_basis(dirs: np.ndarray, degree: int) -> np.ndarray:
     """(M, (degree+1)^2 - 1) values of the 3DGS real SH basis, bands 1..degree, at unit dirs (M,3).
@@ -115,25 +104,25 @@ def sh_basis(dirs: np.ndarray, degree: int) -> np.ndarray:
     x, y, z = (dirs[:, i].astype(np.float64) for i in range(3))
     cols: list[np.ndarray] = []
     if degree >= 1:
-        cols += [-_C1 * y, _C1 * z, -_C1 * x]
+        cols += [-SH_C1 * y, SH_C1 * z, -SH_C1 * x]
     if degree >= 2:
         xx, yy, zz = x * x, y * y, z * z
         cols += [
-            _C2[0] * x * y,
-            _C2[1] * y * z,
-            _C2[2] * (2 * zz - xx - yy),
-            _C2[3] * x * z,
-            _C2[4] * (xx - yy),
+            SH_C2[0] * x * y,
+            SH_C2[1] * y * z,
+            SH_C2[2] * (2 * zz - xx - yy),
+            SH_C2[3] * x * z,
+            SH_C2[4] * (xx - yy),
         ]
     if degree >= 3:
         cols += [
-            _C3[0] * y * (3 * xx - yy),
-            _C3[1] * x * y * z,
-            _C3[2] * y * (4 * zz - xx - yy),
-            _C3[3] * z * (2 * zz - 3 * xx - 3 * yy),
-            _C3[4] * x * (4 * zz - xx - yy),
-            _C3[5] * z * (xx - yy),
-            _C3[6] * x * (xx - 3 * yy),
+            SH_C3[0] * y * (3 * xx - yy),
+            SH_C3[1] * x * y * z,
+            SH_C3[2] * y * (4 * zz - xx - yy),
+            SH_C3[3] * z * (2 * zz - 3 * xx - 3 * yy),
+            SH_C3[4] * x * (4 * zz - xx - yy),
+            SH_C3[5] * z * (xx - yy),
+            SH_C3[6] * x * (xx - 3 * yy),
         ]
     if not cols:
         return np.zeros((len(dirs), 0))
