@@ -120,6 +120,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "facelift: error: out of memory (try a smaller input or a lower memory preset)", file=sys.stderr
         )
         return 1
+    except Exception as exc:  # a bug: still one line on the terminal, the traceback behind --debug
+        if args.debug:
+            traceback.print_exc()
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+        print(
+            f"facelift: error: {args.command}: unexpected failure ({detail}); run with --debug for details",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,53 @@
+"""Fixtures for the reliability matrix; the shared assertions are in reliability_harness.py."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+@pytest.fixture
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No weights anywhere and settings in tmp: the machine as a fresh user has it."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.delenv("FACELIFT_WEIGHTS", raising=False)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(home / ".cache"))
+    return home
+
+
+@pytest.fixture
+def gui_window(qtbot, tmp_path: Path, isolated_home: Path) -> Iterator[Callable[..., object]]:  # type: ignore[no-untyped-def]
+    """Factory of real MainWindows (real engine factory unless one is given, no GL viewport).
+
+    Failure dialogs are not run modally: ``window.last_failure_dialog`` holds the last one.
+    """
+    from facelift_desktop.main_window import MainWindow
+    from facelift_desktop.settings import AppSettings
+
+    made: list[MainWindow] = []
+
+    def make(**kwargs: object) -> MainWindow:
+        window = MainWindow(AppSettings.at_path(tmp_path / "settings.ini"), use_gl=False, **kwargs)  # type: ignore[arg-type]
+        window.modal_dialogs = False
+        qtbot.addWidget(window)
+        window.show()
+        qtbot.waitExposed(window)
+        made.append(window)
+        return window
+
+    yield make
+    for w in made:
+        w.shutdown()
