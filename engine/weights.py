@@ -37,6 +37,7 @@ from engine.api import (
     WeightsError,
     no_progress,
 )
+from engine.weights_files import load_file, shape_mismatch, shapes_of, tensor_shapes
 
 HF_REPO_ID = "wlyu/OpenFaceLift"
 ENV_VAR = "FACELIFT_WEIGHTS"
@@ -238,29 +239,18 @@ def _err(exc: BaseException) -> str:
 
 def gslrm_config(weights_dir: Path) -> tuple[dict[str, int], Path | None]:
     """GS-LRM hyper-parameters: from ``gslrm/*.yaml`` (FaceLift's schema) if there is one, else the
-    released values. Returns (config, yaml path or None). Raises WeightsError for an unusable yaml."""
+    released values. Returns (config, yaml path or None). Raises WeightsError for an unusable yaml
+    (the same rules as the loader, engine.gslrm.config, so verify and load agree)."""
+    from engine.gslrm.config import load_config
+
     folder = Path(weights_dir) / GSLRM_DIR
     yamls = sorted(folder.glob("*.yaml")) + sorted(folder.glob("*.yml")) if folder.is_dir() else []
     if not yamls:
         return dict(RELEASED_GSLRM_CONFIG), None
-    import yaml
-
-    path = yamls[0]
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        model = data["model"]
-        cfg = {
-            "d": int(model["transformer"]["d"]),
-            "d_head": int(model["transformer"]["d_head"]),
-            "n_layer": int(model["transformer"]["n_layer"]),
-            "patch_size": int(model["image_tokenizer"]["patch_size"]),
-            "in_channels": int(model["image_tokenizer"]["in_channels"]),
-            "n_gaussians": int(model["gaussians"]["n_gaussians"]),
-            "sh_degree": int(model["gaussians"]["sh_degree"]),
-        }
-    except (OSError, ValueError, KeyError, TypeError, yaml.YAMLError) as exc:
-        raise WeightsError(f"{path}: not a usable GS-LRM config ({_err(exc)})") from exc
-    return cfg, path
+    named = [p for p in yamls if p.stem == "gslrm"]
+    path = named[0] if named else yamls[0]
+    cfg = load_config(path)
+    return {key: int(getattr(cfg, key)) for key in RELEASED_GSLRM_CONFIG}, path
 
 
 def expected_gslrm_shapes(cfg: dict[str, int]) -> dict[str, tuple[int, ...]]:
@@ -297,17 +287,15 @@ def _check_gslrm(root: Path) -> ComponentReport:
         cfg, yaml_path = gslrm_config(root)
     except WeightsError as exc:
         return ComponentReport("gslrm", ckpt, "broken", str(exc), size)
-    import torch
-
     try:
-        data = torch.load(ckpt, map_location="cpu", weights_only=True, mmap=True)
-    except Exception as exc:  # any failure to read the file means "not loadable"
-        return ComponentReport("gslrm", ckpt, "broken", f"cannot load {ckpt.name} ({_err(exc)})", size)
+        data = load_file(ckpt)
+    except WeightsError as exc:
+        return ComponentReport("gslrm", ckpt, "broken", f"cannot load {exc}", size)
     if not isinstance(data, dict) or not isinstance(data.get("model"), dict):
         return ComponentReport("gslrm", ckpt, "broken", f"{ckpt.name} has no 'model' state dict", size)
     state = {k: v for k, v in data["model"].items() if not k.startswith(IGNORED_GSLRM_PREFIXES)}
     expected = expected_gslrm_shapes(cfg)
-    problems = _compare_shapes(state, expected)
+    problems = shape_mismatch(shapes_of(state), expected)
     details = {"checkpoint": ckpt.name, "config": str(yaml_path or "released defaults"), **cfg}
     if problems:
         source = yaml_path.name if yaml_path else "the released config"
@@ -318,25 +306,6 @@ def _check_gslrm(root: Path) -> ComponentReport:
     details["parameters"] = n_params
     msg = f"{ckpt.name}: {len(state)} tensors, {n_params:,} parameters, d={cfg['d']} layers={cfg['n_layer']}"
     return ComponentReport("gslrm", ckpt, "ok", msg, size, details)
-
-
-def _compare_shapes(state: dict[str, Any], expected: dict[str, tuple[int, ...]]) -> str:
-    """'' when the state dict has exactly the expected keys and shapes, else a short description."""
-    missing = [k for k in expected if k not in state]
-    extra = [k for k in state if k not in expected]
-    wrong = [
-        f"{k} {tuple(state[k].shape)} != {expected[k]}"
-        for k in expected
-        if k in state and tuple(state[k].shape) != expected[k]
-    ]
-    parts = []
-    if missing:
-        parts.append(f"{len(missing)} missing keys (e.g. {missing[0]})")
-    if extra:
-        parts.append(f"{len(extra)} unexpected keys (e.g. {extra[0]})")
-    if wrong:
-        parts.append(f"{len(wrong)} wrong shapes (e.g. {wrong[0]})")
-    return "; ".join(parts)
 
 
 # ---- diffusion pipeline ------------------------------------------------------------------
@@ -356,36 +325,6 @@ def _read_json(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ValueError("not a json object")
     return data
-
-
-def _tensor_shapes(path: Path) -> dict[str, tuple[int, ...]]:
-    """Key -> shape of a safetensors file (header only) or a torch .bin (weights-only, mmap)."""
-    if path.suffix == ".safetensors":
-        from safetensors import safe_open
-
-        shapes: dict[str, tuple[int, ...]] = {}
-        with safe_open(str(path), framework="pt") as f:
-            for key in f.keys():  # noqa: SIM118 - safe_open is not a mapping
-                shapes[key] = tuple(f.get_slice(key).get_shape())
-        # safetensors reads tensors lazily: make sure the data section is all there.
-        _check_safetensors_length(path)
-        return shapes
-    import torch
-
-    state = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    if not isinstance(state, dict):
-        raise ValueError("not a state dict")
-    return {k: tuple(v.shape) for k, v in state.items() if hasattr(v, "shape")}
-
-
-def _check_safetensors_length(path: Path) -> None:
-    """Raise ValueError when a safetensors file is shorter than its header says (truncated)."""
-    with path.open("rb") as f:
-        n = int.from_bytes(f.read(8), "little")
-        header = json.loads(f.read(n))
-    end = max((int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"), default=0)
-    if path.stat().st_size < 8 + n + end:
-        raise ValueError(f"truncated: {path.stat().st_size} bytes, header needs {8 + n + end}")
 
 
 def _expected_component_shapes(name: str, cfg: dict[str, Any]) -> dict[str, tuple[int, ...]]:
@@ -465,9 +404,9 @@ def _check_component(folder: Path, name: str) -> ComponentReport:
         return ComponentReport(label, folder, "missing", "no weight file", size)
     wfile = weight_files[0]
     try:
-        shapes = _tensor_shapes(wfile)
-    except Exception as exc:  # a truncated or foreign file fails in many ways
-        return ComponentReport(label, wfile, "broken", f"cannot load {wfile.name} ({_err(exc)})", size)
+        shapes = tensor_shapes(wfile)
+    except WeightsError as exc:
+        return ComponentReport(label, wfile, "broken", f"cannot load {exc}", size)
     expected = _expected_component_shapes(name, cfg)
     wrong = [
         f"{k} {shapes.get(k)} != {v}" if k in shapes else f"{k} missing"
@@ -488,19 +427,17 @@ def _check_prompt_embeds(root: Path, comps: Iterable[ComponentReport]) -> Compon
     path = files[0]
     size = path.stat().st_size
     try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            data: Any = load_file(str(path))
-            tensor = data.get("prompt_embeds", next(iter(data.values()), None))
-        else:
-            import torch
-
-            data = torch.load(path, map_location="cpu", weights_only=True)
-            tensor = data.get("prompt_embeds") if isinstance(data, dict) else data
-        shape = tuple(tensor.shape)
-    except Exception as exc:
-        return ComponentReport("mvdiffusion/clr_embeds", path, "broken", f"cannot load ({_err(exc)})", size)
+        data = load_file(path)
+    except WeightsError as exc:
+        return ComponentReport("mvdiffusion/clr_embeds", path, "broken", f"cannot load {exc}", size)
+    tensor: Any = (
+        data.get("prompt_embeds", next(iter(data.values()), None)) if isinstance(data, dict) else data
+    )
+    if not hasattr(tensor, "shape"):
+        return ComponentReport(
+            "mvdiffusion/clr_embeds", path, "broken", f"{path.name}: no prompt_embeds tensor", size
+        )
+    shape = tuple(tensor.shape)
     want_dim = None
     unet_cfg = root / PIPECKPTS / "unet" / "config.json"
     if unet_cfg.is_file():

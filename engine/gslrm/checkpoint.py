@@ -9,7 +9,6 @@ the full-size weights exist in memory once.
 
 from __future__ import annotations
 
-import pickle
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,12 +18,12 @@ import torch
 from engine.api import WeightsError
 from engine.gslrm.config import GSLRMConfig, load_config
 from engine.gslrm.model import GSLRM
+from engine.weights_files import load_file, shape_mismatch, shapes_of
 
 IGNORED_PREFIXES = ("loss_calculator.",)
 """Training-only modules (the VGG19 perceptual loss) that the released state dict carries."""
 
 _CKPT_RE = re.compile(r"^ckpt_(\d+)\.pt$")
-_MAX_LISTED = 5
 
 
 def find_checkpoint(weights_dir: Path | str) -> tuple[Path, Path | None]:
@@ -45,46 +44,9 @@ def find_checkpoint(weights_dir: Path | str) -> tuple[Path, Path | None]:
     return ckpt, (yamls[0] if yamls else None)
 
 
-_REFUSAL_RE = re.compile(r"Unsupported global|Unsupported class|unrecognized function|not an allowed global")
-
-
-def _unpickler_reason(exc: BaseException) -> str:
-    """The weights-only unpickler's own reason, without torch's advice around it."""
-    text = str(exc)
-    if "WeightsUnpickler error:" in text:
-        text = text.split("WeightsUnpickler error:", 1)[1].strip()
-        text = text.split("\n\n", 1)[0]
-        text = text.split(". Please use", 1)[0]
-    return " ".join(text.split()) or type(exc).__name__
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     """The ``model`` state dict of a checkpoint, as CPU tensors (memory-mapped when possible)."""
-    try:
-        try:
-            data = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError as exc:
-            if "mmap" not in str(exc):  # legacy (non-zip) files cannot be memory-mapped
-                raise
-            data = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        reason = _unpickler_reason(exc)
-        if _REFUSAL_RE.search(reason):
-            raise WeightsError(
-                f"{path}: refused, the checkpoint holds pickled objects that would have to run code to load "
-                f"(only plain tensors are accepted; {reason})",
-                details=str(exc),
-            ) from exc
-        raise WeightsError(f"{path}: corrupt or truncated checkpoint ({reason})", details=str(exc)) from exc
-    except MemoryError:
-        raise
-    except Exception as exc:  # torch.load raises many kinds on a damaged file (IndexError, ...)
-        raise WeightsError(f"{path}: corrupt or truncated checkpoint ({_first_line(exc)})") from exc
+    data = load_file(path)  # WeightsError naming the file for anything unreadable or refused
     if not isinstance(data, Mapping) or "model" not in data:
         raise WeightsError(f"{path}: not a GS-LRM checkpoint (no 'model' state dict)")
     state = data["model"]
@@ -93,31 +55,11 @@ def read_state_dict(path: Path) -> dict[str, torch.Tensor]:
     return {k: v for k, v in state.items() if not k.startswith(IGNORED_PREFIXES)}
 
 
-def _listing(keys: list[str]) -> str:
-    shown = ", ".join(keys[:_MAX_LISTED])
-    more = f" and {len(keys) - _MAX_LISTED} more" if len(keys) > _MAX_LISTED else ""
-    return f"{len(keys)} ({shown}{more})"
-
-
 def check_keys(state: Mapping[str, torch.Tensor], model: torch.nn.Module, path: Path) -> None:
     """Raise WeightsError naming missing, unexpected and mis-shaped keys (first few + count)."""
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    missing = [k for k in expected if k not in state]
-    unexpected = [k for k in state if k not in expected]
-    misshaped = [
-        f"{k} {tuple(state[k].shape)} != {expected[k]}"
-        for k in expected
-        if k in state and tuple(state[k].shape) != expected[k]
-    ]
-    problems = []
-    if missing:
-        problems.append(f"missing keys {_listing(missing)}")
-    if unexpected:
-        problems.append(f"unexpected keys {_listing(unexpected)}")
-    if misshaped:
-        problems.append(f"wrong shapes {_listing(misshaped)}")
+    problems = shape_mismatch(shapes_of(state), shapes_of(model.state_dict()))
     if problems:
-        raise WeightsError(f"{path}: does not fit the GS-LRM config: " + "; ".join(problems))
+        raise WeightsError(f"{path}: does not fit the GS-LRM config: {problems}")
 
 
 def build_model(config: GSLRMConfig, device: torch.device | str = "meta") -> GSLRM:

@@ -24,6 +24,7 @@ from engine.mvdiffusion.config import (
     unet_config,
     vae_scale_factor,
 )
+from engine.weights_files import load_file, load_state_dict, shape_mismatch, shapes_of
 
 DIFFUSERS_WEIGHTS = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
 TRANSFORMERS_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
@@ -62,39 +63,14 @@ def weights_file(folder: Path, names: tuple[str, ...]) -> Path:
 
 def read_tensors(path: Path) -> dict[str, torch.Tensor]:
     """All tensors of a .safetensors or .bin/.pt file (data only, nothing unpickled)."""
-    try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
-
-            return load_file(str(path), device="cpu")
-        data = torch.load(str(path), map_location="cpu", weights_only=True)
-    except Exception as exc:  # safetensors/pickle raise many types; all mean "unreadable"
-        reason = " ".join(str(exc).split())[:160]
-        raise WeightsError(f"{path}: corrupt or unreadable weights file ({reason})") from exc
-    if isinstance(data, dict) and all(isinstance(v, torch.Tensor) for v in data.values()):
-        return data
-    raise WeightsError(f"{path}: not a plain tensor dictionary")
+    return load_state_dict(path)
 
 
 def check_state_dict(model: torch.nn.Module, tensors: dict[str, torch.Tensor], path: Path) -> None:
     """Raise a one-line WeightsError unless ``tensors`` has exactly the model's keys and shapes."""
-    expected = model.state_dict()
-    missing = [k for k in expected if k not in tensors]
-    unexpected = [k for k in tensors if k not in expected]
-    wrong = [
-        f"{k} {tuple(tensors[k].shape)} vs {tuple(expected[k].shape)}"
-        for k in expected
-        if k in tensors and tuple(tensors[k].shape) != tuple(expected[k].shape)
-    ]
-    problems = []
-    if missing:
-        problems.append(f"{len(missing)} missing (e.g. {missing[0]})")
-    if unexpected:
-        problems.append(f"{len(unexpected)} unexpected (e.g. {unexpected[0]})")
-    if wrong:
-        problems.append(f"{len(wrong)} of the wrong shape (e.g. {wrong[0]})")
+    problems = shape_mismatch(shapes_of(tensors), shapes_of(model.state_dict()))
     if problems:
-        raise WeightsError(f"{path}: weights do not match its config: " + "; ".join(problems))
+        raise WeightsError(f"{path}: weights do not match its config: {problems}")
 
 
 def build_empty(factory: Callable[[], torch.nn.Module], config_path: Path) -> torch.nn.Module:
@@ -220,10 +196,7 @@ def load_prompt_embeds(path: Path, num_views: int, width: int) -> torch.Tensor:
             raise WeightsError(f"{path}: no '{PROMPT_EMBEDS_KEY}' tensor in the file")
         embeds = tensors[PROMPT_EMBEDS_KEY]
     else:
-        try:
-            embeds = torch.load(str(path), map_location="cpu", weights_only=True)
-        except Exception as exc:
-            raise WeightsError(f"{path}: corrupt or unreadable prompt embeddings ({exc})") from exc
+        embeds = load_file(path)
         if not isinstance(embeds, torch.Tensor):
             raise WeightsError(f"{path}: expected a bare tensor of prompt embeddings")
     if embeds.ndim != 3 or embeds.shape[0] != num_views or embeds.shape[2] != width:
