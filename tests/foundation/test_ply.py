@@ -4,6 +4,7 @@ hostile files quickly with one-line errors."""
 from __future__ import annotations
 
 import os
+import sys
 import tracemalloc
 from pathlib import Path
 
@@ -16,24 +17,20 @@ from engine.gaussians import Gaussians
 from engine.io import ply as ply_mod
 from engine.io.ply import colour_bytes, load_ply, save_ply
 
-SPLAT_PROPS = tuple(
-    [
-        "x",
-        "y",
-        "z",
-        "f_dc_0",
-        "f_dc_1",
-        "f_dc_2",
-        "opacity",
-        "scale_0",
-        "scale_1",
-        "scale_2",
-        "rot_0",
-        "rot_1",
-        "rot_2",
-        "rot_3",
-    ]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from hostile_ply import (  # tests/hostile_ply.py, shared with tests/reliability
+    CASE_IDS,
+    GOOD_HEADER,
+    HOSTILE_CASES,
+    HUGE_COUNT,
+    SPLAT_PROPS,
+    HostileCase,
+    good_body,
+    good_ply,
+    huge_count,
+    write_case,
 )
+
 REST_FOR_DEGREE = {0: 0, 1: 3, 2: 8, 3: 15, 4: 24}
 
 
@@ -302,17 +299,7 @@ def test_conformance_ply_loads(conformance_dir):
     assert len(g) == 5083 and g.sh_degree == 0  # 45 zero f_rest -> degree 0
 
 
-# ---- hostile and broken files --------------------------------------------------------
-
-GOOD_HEADER = (
-    "ply\nformat binary_little_endian 1.0\nelement vertex {n}\n"
-    + "".join(f"property float {p}\n" for p in SPLAT_PROPS)
-    + "end_header\n"
-)
-
-
-def _good_body(n: int) -> bytes:
-    return np.zeros((n, 14), "<f4").tobytes()
+# ---- hostile and broken files (the cases live in tests/hostile_ply.py) ---------------
 
 
 def _expect_input_error(path: Path, *fragments: str) -> str:
@@ -333,12 +320,7 @@ def _write(tmp_path: Path, name: str, data: bytes) -> Path:
 
 
 def test_sanity_of_the_hostile_baseline(tmp_path):
-    g = load_ply(_write(tmp_path, "ok.ply", GOOD_HEADER.format(n=3).encode() + _good_body(3)))
-    assert len(g) == 3
-
-
-def test_empty_file(tmp_path):
-    _expect_input_error(_write(tmp_path, "empty.ply", b""), "empty")
+    assert len(load_ply(_write(tmp_path, "ok.ply", good_ply(3)))) == 3
 
 
 def test_zero_vertices_is_an_empty_set(tmp_path):
@@ -346,159 +328,22 @@ def test_zero_vertices_is_an_empty_set(tmp_path):
     assert len(g) == 0 and g.sh_degree == 0
 
 
-@pytest.mark.parametrize("data", [b"hello world\n" * 10, b"\x89PNG\r\n\x1a\n" + bytes(100), b"pl"])
-def test_not_a_ply(tmp_path, data):
-    _expect_input_error(_write(tmp_path, "photo.ply", data), "not a PLY")
-
-
-def test_header_without_end_header(tmp_path):
-    head = GOOD_HEADER.format(n=3).replace("end_header\n", "")
-    _expect_input_error(_write(tmp_path, "noend.ply", head.encode()), "end_header")
-
-
-def test_endless_header_is_bounded(tmp_path):
-    data = b"ply\nformat binary_little_endian 1.0\n" + b"comment " + b"a" * (10 * 1024 * 1024)
-    _expect_input_error(_write(tmp_path, "endless.ply", data), "end_header", "64 KB")
-
-
-def test_truncated_body(tmp_path):
-    data = GOOD_HEADER.format(n=100).encode() + _good_body(100)
-    _expect_input_error(_write(tmp_path, "cut.ply", data[:-10]), "truncated", "100 vertices")
-
-
-def test_count_smaller_than_the_data(tmp_path):
-    data = GOOD_HEADER.format(n=5).encode() + _good_body(100)
-    _expect_input_error(_write(tmp_path, "short.ply", data), "wrong vertex count")
+@pytest.mark.parametrize("case", HOSTILE_CASES, ids=CASE_IDS)
+def test_hostile_file_is_a_one_line_input_error(tmp_path, case: HostileCase):
+    with np.errstate(over="ignore"):
+        _expect_input_error(write_case(tmp_path, case), *case.fragments)
 
 
 @pytest.mark.parametrize("fmt", ["binary_little_endian", "binary_big_endian", "ascii"])
 def test_huge_vertex_count_fails_fast_without_allocating(tmp_path, fmt):
-    head = GOOD_HEADER.format(n=10**12).replace("binary_little_endian", fmt)
-    body = b"0 " * 14 + b"\n" if fmt == "ascii" else _good_body(10)
-    path = _write(tmp_path, "huge.ply", head.encode() + body)
+    path = _write(tmp_path, "huge.ply", huge_count(fmt))
     tracemalloc.start()  # numpy reports its allocations here
     try:
-        _expect_input_error(path, "1000000000000 vertices")
+        _expect_input_error(path, f"{HUGE_COUNT} vertices")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
     assert peak < 8 * 1024 * 1024
-
-
-def test_huge_count_of_an_element_before_vertex(tmp_path):
-    head = GOOD_HEADER.format(n=1).replace(
-        "element vertex", "element junk 999999999999\nproperty double v\nelement vertex"
-    )
-    _expect_input_error(_write(tmp_path, "junk.ply", head.encode() + _good_body(1)), "truncated")
-
-
-@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
-def test_non_finite_values(tmp_path, bad):
-    body = np.zeros((4, 14), "<f4")
-    body[2, 6] = bad  # opacity of vertex 2
-    path = _write(tmp_path, "nan.ply", GOOD_HEADER.format(n=4).encode() + body.tobytes())
-    _expect_input_error(path, "opacity", "non-finite")
-
-
-def test_double_values_beyond_float32_are_refused(tmp_path):
-    head = GOOD_HEADER.format(n=1).replace("property float x", "property double x")
-    body = np.zeros(1, dtype=[("x", "<f8")] + [(f"c{i}", "<f4") for i in range(13)])
-    body["x"] = 1e300
-    with np.errstate(over="ignore"):
-        _expect_input_error(_write(tmp_path, "big.ply", head.encode() + body.tobytes()), "non-finite")
-
-
-def test_missing_required_properties(tmp_path):
-    head = (
-        GOOD_HEADER.format(n=1).replace("property float rot_3\n", "").replace("property float opacity\n", "")
-    )
-    msg = _expect_input_error(
-        _write(tmp_path, "cloud.ply", head.encode() + np.zeros(12, "<f4").tobytes()), "missing"
-    )
-    assert "opacity" in msg and "rot_3" in msg
-
-
-def test_plain_point_cloud_is_not_a_splat(tmp_path):
-    path = tmp_path / "points.ply"
-    pts = np.zeros(
-        3, dtype=[("x", "f4"), ("y", "f4"), ("z", "f4"), ("red", "u1"), ("green", "u1"), ("blue", "u1")]
-    )
-    PlyData([PlyElement.describe(pts, "vertex")]).write(str(path))
-    _expect_input_error(path, "missing", "f_dc_0")
-
-
-def test_f_rest_count_must_fit_a_degree(tmp_path):
-    head = GOOD_HEADER.format(n=1).replace(
-        "end_header", "property float f_rest_0\nproperty float f_rest_1\nend_header"
-    )
-    _expect_input_error(_write(tmp_path, "rest.ply", head.encode() + np.zeros(16, "<f4").tobytes()), "f_rest")
-
-
-def test_f_rest_numbering_gap(tmp_path):
-    extra = "".join(f"property float f_rest_{i}\n" for i in [*range(8), 9])
-    head = GOOD_HEADER.format(n=1).replace("end_header", extra + "end_header")
-    _expect_input_error(
-        _write(tmp_path, "gap.ply", head.encode() + np.zeros(23, "<f4").tobytes()), "numbered"
-    )
-
-
-def test_list_property_in_vertex(tmp_path):
-    head = GOOD_HEADER.format(n=1).replace("end_header", "property list uchar int idx\nend_header")
-    _expect_input_error(_write(tmp_path, "list.ply", head.encode() + np.zeros(15, "<f4").tobytes()), "list")
-
-
-def test_unsupported_property_type(tmp_path):
-    head = GOOD_HEADER.format(n=1).replace("property float x", "property half x")
-    _expect_input_error(_write(tmp_path, "half.ply", head.encode() + np.zeros(14, "<f4").tobytes()), "half")
-
-
-def test_duplicate_property(tmp_path):
-    head = GOOD_HEADER.format(n=1).replace("property float y", "property float x")
-    _expect_input_error(_write(tmp_path, "dup.ply", head.encode() + _good_body(1)), "repeats")
-
-
-@pytest.mark.parametrize(
-    ("line", "fragment"),
-    [
-        ("format binary_middle_endian 1.0", "format"),
-        ("format binary_little_endian 2.0", "format"),
-        ("element vertex -5", "element"),
-        ("element vertex many", "element"),
-        ("bogus line", "header line"),
-    ],
-)
-def test_bad_header_lines(tmp_path, line, fragment):
-    head = GOOD_HEADER.format(n=1)
-    key = line.split()[0]
-    lines = head.split("\n")
-    if key in ("format", "element"):
-        lines = [line if ln.startswith(key) else ln for ln in lines]
-    else:
-        lines.insert(2, line)
-    _expect_input_error(_write(tmp_path, "hdr.ply", "\n".join(lines).encode() + _good_body(1)), fragment)
-
-
-def test_no_vertex_element(tmp_path):
-    head = GOOD_HEADER.format(n=1).replace("element vertex", "element point")
-    _expect_input_error(_write(tmp_path, "novertex.ply", head.encode() + _good_body(1)), "vertex")
-
-
-def test_ascii_with_too_few_lines(tmp_path):
-    head = GOOD_HEADER.format(n=3).replace("binary_little_endian", "ascii")
-    body = ("0 " * 14 + "\n") * 2
-    _expect_input_error(_write(tmp_path, "few.ply", (head + body).encode()), "truncated")
-
-
-def test_ascii_with_bad_numbers(tmp_path):
-    head = GOOD_HEADER.format(n=2).replace("binary_little_endian", "ascii")
-    body = "0 " * 14 + "\n" + "0 " * 13 + "zero\n"
-    _expect_input_error(_write(tmp_path, "words.ply", (head + body).encode()), "ascii")
-
-
-def test_ascii_with_short_lines(tmp_path):
-    head = GOOD_HEADER.format(n=2).replace("binary_little_endian", "ascii")
-    body = "0 " * 14 + "\n" + "0 " * 12 + "\n"
-    _expect_input_error(_write(tmp_path, "short.ply", (head + body).encode()), "ascii")
 
 
 def test_missing_file_and_folder(tmp_path):
@@ -510,11 +355,11 @@ def test_missing_file_and_folder(tmp_path):
 
 def test_crlf_header_is_accepted(tmp_path):
     head = GOOD_HEADER.format(n=2).replace("\n", "\r\n")
-    assert len(load_ply(_write(tmp_path, "crlf.ply", head.encode() + _good_body(2)))) == 2
+    assert len(load_ply(_write(tmp_path, "crlf.ply", head.encode() + good_body(2)))) == 2
 
 
 def test_loader_does_not_keep_the_file_open(tmp_path):
-    path = _write(tmp_path, "ok.ply", GOOD_HEADER.format(n=3).encode() + _good_body(3))
+    path = _write(tmp_path, "ok.ply", good_ply(3))
     load_ply(path)
     os.replace(path, tmp_path / "moved.ply")  # works on every OS only when closed
     assert len(load_ply(tmp_path / "moved.ply")) == 3
@@ -530,13 +375,3 @@ def test_chunked_read_with_sh_appearing_late(tmp_path, monkeypatch):
     for flavour in ("facelift", "inria"):
         save_ply(g, path, flavour=flavour)
         assert_same(load_ply(path), g)
-
-
-def test_compressed_ply_gets_a_specific_message(tmp_path):
-    chunk = np.zeros(1, dtype=[(n, "f4") for n in ("min_x", "max_x")])
-    vert = np.zeros(
-        3, dtype=[(n, "u4") for n in ("packed_position", "packed_rotation", "packed_scale", "packed_color")]
-    )
-    path = tmp_path / "scene.compressed.ply"
-    PlyData([PlyElement.describe(chunk, "chunk"), PlyElement.describe(vert, "vertex")]).write(str(path))
-    _expect_input_error(path, "compressed")
