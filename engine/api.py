@@ -159,7 +159,8 @@ class ReconstructionResult:
     """The outcome of one reconstruction.
 
     gaussians: the filtered Gaussians in the FaceLift world frame (+Z up, face toward -Y).
-    input_image: the preprocessed 512x512 RGB uint8 crop (H,W,3) the engine used.
+    input_image: the preprocessed 512x512 RGB uint8 crop (H,W,3) the engine used, or ``None``
+        when the Gaussians were opened from a file (no photo).
     input_alpha: its matte, float32 (H,W) in [0,1], or ``None``.
     views: the six generated views (6,H,W,3) uint8 in slot order, or ``None`` (instant).
     engine: which engine produced it; timings: seconds per stage.
@@ -167,7 +168,7 @@ class ReconstructionResult:
     """
 
     gaussians: Gaussians
-    input_image: np.ndarray
+    input_image: np.ndarray | None
     input_alpha: np.ndarray | None = None
     views: np.ndarray | None = None
     engine: str = ""

@@ -511,12 +511,13 @@ def write_outputs(
 ) -> dict[str, Path]:
     """Write a result's output folder; returns {file name: path}.
 
-    Files (as FaceLift's inference.py): input.png (the preprocessed 512x512 input), multiview.png
-    (the six views side by side; FaceLift engine only), gaussians.ply (filtered, FaceLift PLY
-    flavour), output.png (renders from the six input cameras side by side, 6*render_size x
-    render_size, from the unfiltered set ``result.info["unfiltered_gaussians"]`` when present, as
-    the reference does), turntable.mp4 (filtered set; ``turntable_frames`` frames at ``fps``,
-    render_size square, H.264 yuv420p; 0 frames skips it).
+    Files (as FaceLift's inference.py): input.png (the preprocessed 512x512 input; skipped for a
+    result opened from a file), multiview.png (the six views side by side; FaceLift engine only),
+    gaussians.ply (filtered, FaceLift PLY flavour), output.png (renders from the six input cameras
+    side by side, 6*render_size x render_size, from the unfiltered set
+    ``result.info["unfiltered_gaussians"]`` when present, as the reference does), turntable.mp4
+    (filtered set; ``turntable_frames`` frames at ``fps``, render_size square, H.264 yuv420p;
+    0 frames skips it).
 
     Atomic as a whole: everything is written into a hidden staging folder beside ``out_dir`` and
     moved into place only when all files are done, so a failure or a cancel
@@ -531,10 +532,13 @@ def write_outputs(
     token = _token(cancel)
     out = Path(out_dir)
     check_can_write(out, overwrite)
-    out.parent.mkdir(parents=True, exist_ok=True)
     staging = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
-    staging.mkdir()  # default permissions (mkdtemp's 0700 would stick to the renamed folder)
-    steps = 4 + (result.views is not None) + (turntable_frames > 0)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()  # default permissions (mkdtemp's 0700 would stick to the renamed folder)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write ({exc.strerror or exc})") from exc
+    steps = 3 + (result.input_image is not None) + (result.views is not None) + (turntable_frames > 0)
     done = 0
 
     def step(message: str) -> None:
@@ -544,8 +548,9 @@ def write_outputs(
         done += 1
 
     try:
-        step("input.png")
-        save_png(np.asarray(result.input_image, dtype=np.uint8), staging / "input.png")
+        if result.input_image is not None:
+            step("input.png")
+            save_png(np.asarray(result.input_image, dtype=np.uint8), staging / "input.png")
         if result.views is not None:
             step("multiview.png")
             save_png(side_by_side(result.views), staging / "multiview.png")
@@ -569,6 +574,10 @@ def write_outputs(
             )
         step("moving the outputs into place")
         written = _commit(staging, out, overwrite, result.views is not None)
+    except OutputError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        # Name the file the user asked for, not the hidden staging folder that is now gone.
+        raise OutputError(exc.message.replace(str(staging), str(out)), details=exc.details) from exc
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -6,13 +6,14 @@ that is renamed at the end (engine.io.atomic), so a failed export leaves no part
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import numpy as np
 
-from engine.api import VIEW_NAMES, OutputError
+from engine.api import VIEW_NAMES, InputError, OutputError
 from engine.gaussians import Gaussians
-from engine.io.atomic import refuse_overwrite
+from engine.io.atomic import atomic_write, refuse_overwrite
 
 
 def export_ply(
@@ -51,22 +52,37 @@ def export_png(image: np.ndarray, path: Path | str, overwrite: bool = False) -> 
 def export_views(
     views: np.ndarray, folder: Path | str, stem: str = "view", overwrite: bool = False
 ) -> list[Path]:
-    """Write the six views as ``<stem>_<index>_<name>.png`` into ``folder``; all or none."""
+    """Write the six views as ``<stem>_<index>_<name>.png`` into ``folder``; all or none.
+
+    Every view is written to its own temp name first; only when all are written are they renamed
+    into place, so a failure (disk full, no permission) leaves the earlier files untouched.
+    """
+    from engine.io.images import save_png
+
     folder = Path(folder)
     if not folder.is_dir():
         raise OutputError(f"{folder}: folder not found")
     paths = [folder / f"{stem}_{i}_{name}.png" for i, name in enumerate(VIEW_NAMES[: len(views)])]
     for p in paths:
         refuse_overwrite(p, overwrite)
-    written: list[Path] = []
-    try:
-        for view, p in zip(views, paths):
-            written.append(export_png(view, p, overwrite=overwrite))
-    except Exception:
-        for p in written:
-            p.unlink(missing_ok=True)
-        raise
+    with contextlib.ExitStack() as stack:
+        temps = [stack.enter_context(atomic_write(p)) for p in paths]
+        for view, tmp, p in zip(views, temps, paths):
+            try:
+                save_png(np.ascontiguousarray(view, dtype=np.uint8), tmp)
+            except OutputError as exc:  # name the view, not its temp file
+                raise OutputError(exc.message.replace(str(tmp), str(p))) from exc
     return paths
+
+
+def load_gaussians(path: Path | str) -> Gaussians:
+    """Open a .ply / .splat file for the viewer; InputError (one line) when unusable or empty."""
+    from engine.io.gaussians_file import load_gaussians as load
+
+    gaussians = load(path)
+    if len(gaussians) == 0:
+        raise InputError(f"{path}: the file holds no Gaussians")
+    return gaussians
 
 
 def turntable_azimuths(count: int) -> np.ndarray:

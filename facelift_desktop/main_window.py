@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from engine.api import FaceLiftError, ProgressEvent, ReconstructionRequest, ReconstructionResult
 from engine.gaussians import Gaussians
+from engine.io.gaussians_file import is_gaussians_file
 from facelift_desktop import exports
 from facelift_desktop import worker as worker_module
 from facelift_desktop.dialogs import AboutDialog, ExportSettingsDialog, FailureDialog, WeightsDialog
@@ -43,6 +44,7 @@ from facelift_desktop.worker import EngineFactory, EngineWorker, Failure, Worker
 
 log = logging.getLogger(LOGGER_NAME)
 PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.heic);;All files (*)"
+GAUSSIANS_FILTER = "Gaussian splats (*.ply *.splat);;All files (*)"
 
 
 def _group(title: str, widget: QWidget) -> QGroupBox:
@@ -185,6 +187,9 @@ class MainWindow(QMainWindow):
         self.open_action = self._action(
             file_menu, "&Open photo…", self.open_dialog, QKeySequence.StandardKey.Open
         )
+        self.open_gaussians_action = self._action(
+            file_menu, "Open &Gaussians…", self.open_gaussians_dialog, "Ctrl+Shift+O"
+        )
         self.recent_menu = self.input_panel.recent_menu
         recent = file_menu.addMenu("Open &recent")
         recent.aboutToShow.connect(lambda: self._fill_recent(recent))
@@ -316,6 +321,42 @@ class MainWindow(QMainWindow):
         self._update_actions()
         return True
 
+    def open_gaussians_dialog(self) -> None:
+        folder = self.settings.export_settings().last_folder or str(Path.home())
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open Gaussians (PLY or .splat)", folder, GAUSSIANS_FILTER
+        )
+        if path:
+            self.open_gaussians(path)
+
+    def open_gaussians(self, path: str | Path) -> bool:
+        """Show a .ply / .splat file's Gaussians as the current result (exportable like one).
+
+        A bad file shows "Cannot open the Gaussians" and leaves the scene as it was. True on success.
+        """
+        if self.engine_worker.running:
+            self.status_message.setText(
+                "A reconstruction is running: cancel it (Esc) before opening Gaussians."
+            )
+            return False
+        try:
+            gaussians = exports.load_gaussians(Path(path))
+        except Exception as exc:
+            self.show_failure(Failure.from_exception(exc), title="Cannot open the Gaussians")
+            return False
+        self.result = ReconstructionResult(
+            gaussians=gaussians, input_image=None, engine="file", info={"source": str(path)}
+        )
+        self.input_panel.set_crop(None)
+        self.views_strip.set_views(None, f"Opened {Path(path).name}: a file has no generated views.")
+        self.viewport.set_gaussians(gaussians, reset_view=True)
+        self.count_label.setText(f"Gaussians: {len(gaussians):,}")
+        self.status_message.setText(f"{Path(path).name}: {len(gaussians):,} Gaussians")
+        log.info("opened Gaussians %s (%d)", path, len(gaussians))
+        self._update_actions()
+        self.result_changed.emit(self.result)
+        return True
+
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)
         if event.mimeData().hasUrls() and any(u.isLocalFile() for u in event.mimeData().urls()):
             event.acceptProposedAction()
@@ -324,7 +365,11 @@ class MainWindow(QMainWindow):
         urls: list[QUrl] = [u for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
             event.acceptProposedAction()
-            self.open_photo(urls[0].toLocalFile())
+            path = urls[0].toLocalFile()
+            if is_gaussians_file(path):
+                self.open_gaussians(path)
+            else:
+                self.open_photo(path)
 
     # ---- running ---------------------------------------------------------------------
 
@@ -503,6 +548,9 @@ class MainWindow(QMainWindow):
         return Path(path)
 
     def _stem(self) -> str:
+        source = self.result.info.get("source") if self.result is not None else None
+        if source:  # Gaussians opened from a file
+            return Path(source).stem
         return self.photo_path.stem if self.photo_path is not None else "head"
 
     def _run_export(self, what: str, fn: object) -> object:

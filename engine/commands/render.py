@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from engine.api import VIEW_NAMES, InputError, ProgressEvent
+from engine.io.gaussians_file import load_gaussians
 
 _NAMED = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
 
@@ -40,19 +41,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--view", choices=VIEW_NAMES, default=None, help="PNG only: which input camera")
     parser.add_argument("--lossless", action="store_true", help="MP4 as the reference: yuv444p, CRF 0")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output file")
-
-
-def load_gaussians(path: Path):  # type: ignore[no-untyped-def]
-    """A .ply (engine.io.ply) or .splat (engine.io.splat) file as Gaussians."""
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    if path.suffix.lower() == ".splat":
-        from engine.io.splat import load_splat
-
-        return load_splat(path)
-    from engine.io.ply import load_ply
-
-    return load_ply(path)
 
 
 def run(args: argparse.Namespace) -> int:
