@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from engine.api import Cancelled, OutputError, ProgressEvent
 from engine.io.atomic import atomic_write, refuse_overwrite
+from engine.io.video import Mp4Encoder
 from facelift_desktop.exports import turntable_azimuths
 from facelift_desktop.worker import Failure
 
@@ -78,9 +79,9 @@ class TurntableJob(QObject):
                 raise OutputError(f"{self.path}: a turntable is written as .mp4 or .gif")
             tmp = self._stack.enter_context(atomic_write(self.path, overwrite=self.overwrite))
             if suffix == ".mp4":
-                self._writer = imageio.get_writer(
-                    str(tmp), format="FFMPEG", fps=self.fps, codec="libx264", quality=8, macro_block_size=8
-                )
+                # engine.io.video's encoder checks ffmpeg's exit status (imageio's writer does not,
+                # so a full disk would pass for a finished video).
+                self._writer = Mp4Encoder(tmp, self.path, self.size, self.size, self.fps)
             else:
                 self._writer = imageio.get_writer(str(tmp), format="GIF", duration=1000.0 / self.fps, loop=0)
         except Exception as exc:
@@ -105,7 +106,8 @@ class TurntableJob(QObject):
                 raise Cancelled("export cancelled by the user")
             az = float(self._azimuths[self._index])
             frame = _resize(np.asarray(self.render(az, self.elevation)), self.size)
-            self._writer.append_data(frame)
+            if self._writer.append_data(frame) is False:  # the MP4 encoder stopped: close() says why
+                self._writer.close()
             self._index += 1
             self.progress.emit(
                 ProgressEvent(
@@ -127,7 +129,7 @@ class TurntableJob(QObject):
         self.running = False
         if self._writer is not None:
             with contextlib.suppress(Exception):
-                self._writer.close()
+                getattr(self._writer, "kill", self._writer.close)()
             self._writer = None
         # leaving the atomic_write context with the exception deletes the temp file
         with contextlib.suppress(BaseException):

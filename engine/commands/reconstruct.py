@@ -11,7 +11,8 @@ Also accepts FaceLift inference.py's flags (-i/--input_dir, -o/--output_dir, --g
 * the output folder is named after the file name without its last suffix (``a.b.png`` -> ``a.b``;
   inference.py cuts at the first dot); two inputs with the same stem get ``<stem>_<ext>``.
 
-Exit codes: 0 all done; 1 some images failed; 2 the only input, or the weights, are bad.
+Exit codes: 0 all done; 1 some images failed; 2 the only input, or the weights, are bad, or the
+output folder cannot be written.
 """
 
 from __future__ import annotations
@@ -164,6 +165,7 @@ def _choose_engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from engine.io.atomic import probe_writable
     from engine.pipeline import check_can_write, write_outputs
 
     images, problems = collect_inputs([*args.inputs, *args.input_dir])
@@ -194,6 +196,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"facelift: {len(failed)} of {n_inputs} inputs failed", file=sys.stderr)
         return 2 if n_inputs == 1 else 1
 
+    probe_writable(args.output)  # an unwritable destination fails now, not after the run (exit 2)
     engine = _choose_engine(args)
     print(f"facelift: using the {engine.describe()}", file=sys.stderr)
     cancel = CancelToken()

@@ -45,6 +45,27 @@ def refuse_overwrite(path: Path | str, overwrite: bool = False) -> Path:
     return path
 
 
+def probe_writable(folder: Path | str) -> None:
+    """Raise OutputError (naming ``folder``) unless a file can be created there.
+
+    ``folder`` need not exist yet: its nearest existing ancestor is probed (nothing is created
+    but an empty hidden file, removed at once). Long runs call this first so that an unwritable
+    or full destination is reported before the work, not after it.
+    """
+    folder = Path(folder)
+    target = folder
+    while not os.path.lexists(target) and target.parent != target:
+        target = target.parent
+    if not os.path.isdir(target):
+        raise OutputError(f"{folder}: {target} is not a folder")
+    probe = target / f".write-test{_TMP_MARK}{secrets.token_hex(4)}"
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except OSError as exc:
+        raise OutputError(f"{folder}: cannot write there ({_describe(exc)})") from exc
+    _unlink_quietly(probe)
+
+
 def temp_name(path: Path, suffix: str | None = None) -> Path:
     """A hidden sibling name for ``path``, e.g. ``dir/.gaussians.tmp-1a2b3c4d.ply``.
 

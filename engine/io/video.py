@@ -81,6 +81,103 @@ def _checked(frames: Iterable[np.ndarray], out: Path, cancel: CancelToken) -> It
     cancel.raise_if_cancelled()
 
 
+class Mp4Encoder:
+    """Push-style H.264 encoding: frames one at a time into the bundled ffmpeg (libx264).
+
+    ``append_data(frame)`` sends one (height,width,3) uint8 frame; ``close()`` finishes the file
+    and raises OutputError (one line, naming ``out``) when ffmpeg failed -- a full disk, a write
+    error -- so a truncated video is never taken for a finished one; ``kill()`` stops ffmpeg at
+    once. ``tmp`` is the file ffmpeg writes; ``out`` is the name messages use. Odd sizes need
+    pix_fmt "yuv444p" (InputError otherwise).
+    """
+
+    def __init__(
+        self, tmp: Path, out: Path, width: int, height: int, fps: float, pix_fmt: PixFmt = "yuv420p"
+    ) -> None:
+        import imageio_ffmpeg
+
+        if pix_fmt == "yuv420p" and (width % 2 or height % 2):
+            raise InputError(
+                f"{out}: H.264 yuv420p needs an even frame size, got {width}x{height}; "
+                "use an even size or the lossless yuv444p format"
+            )
+        if pix_fmt == "yuv444p":
+            quality = ["-preset", "veryfast", "-profile:v", "high444", "-crf", "0"]
+        else:
+            quality = ["-preset", "veryfast", "-profile:v", "high", "-crf", str(MP4_CRF_DEFAULT)]
+        cmd = [
+            imageio_ffmpeg.get_ffmpeg_exe(),
+            "-y",
+            "-v",
+            "error",
+            "-f",
+            "rawvideo",
+            "-pix_fmt",
+            "rgb24",
+            "-s",
+            f"{width}x{height}",
+            "-r",
+            f"{fps:g}",
+            "-i",
+            "-",
+            "-an",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            pix_fmt,
+            *quality,
+            "-movflags",
+            "+faststart",
+            "-f",
+            "mp4",
+            str(tmp),
+        ]
+        self.out = out
+        self.frames = 0
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 (closed by close() or kill())
+        self._proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._log)
+        self._broken = False
+
+    def append_data(self, frame: np.ndarray) -> bool:
+        """Send one frame; False once ffmpeg has stopped reading (close() then says why)."""
+        assert self._proc.stdin is not None
+        if self._broken:
+            return False
+        try:
+            self._proc.stdin.write(np.ascontiguousarray(frame, dtype=np.uint8).tobytes())
+        except BrokenPipeError:
+            self._broken = True  # ffmpeg died; its message is read in close()
+            return False
+        self.frames += 1
+        return True
+
+    def close(self) -> None:
+        """Finish the video; OutputError when ffmpeg did not exit cleanly."""
+        with contextlib.suppress(BrokenPipeError):
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+        code = self._proc.wait()
+        try:
+            if code != 0:
+                self._log.seek(0)
+                text = self._log.read().decode("utf-8", "replace")
+                lines = [ln for ln in text.splitlines() if ln.strip()]
+                reason = lines[-1].strip() if lines else f"exit status {code}"
+                raise OutputError(f"{self.out}: ffmpeg could not encode the video ({reason})")
+        finally:
+            self._log.close()
+
+    def kill(self) -> None:
+        """Stop ffmpeg now (an error or a cancel); the caller removes its file."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        with contextlib.suppress(BrokenPipeError, OSError):
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+        self._log.close()
+
+
 def _write_mp4(
     frames: Iterator[np.ndarray],
     tmp: Path,
@@ -91,73 +188,21 @@ def _write_mp4(
     total: int,
 ) -> int:
     """Pipe raw RGB frames into the bundled ffmpeg (libx264); its exit status is checked."""
-    import imageio_ffmpeg
-
     first = next(frames, None)
     if first is None:
         return 0
     h, w = first.shape[:2]
-    if pix_fmt == "yuv420p" and (w % 2 or h % 2):
-        raise InputError(
-            f"{out}: H.264 yuv420p needs an even frame size, got {w}x{h}; "
-            "use an even size or the lossless yuv444p format"
-        )
-    if pix_fmt == "yuv444p":
-        quality = ["-preset", "veryfast", "-profile:v", "high444", "-crf", "0"]
-    else:
-        quality = ["-preset", "veryfast", "-profile:v", "high", "-crf", str(MP4_CRF_DEFAULT)]
-    cmd = [
-        imageio_ffmpeg.get_ffmpeg_exe(),
-        "-y",
-        "-v",
-        "error",
-        "-f",
-        "rawvideo",
-        "-pix_fmt",
-        "rgb24",
-        "-s",
-        f"{w}x{h}",
-        "-r",
-        f"{fps:g}",
-        "-i",
-        "-",
-        "-an",
-        "-c:v",
-        "libx264",
-        "-pix_fmt",
-        pix_fmt,
-        *quality,
-        "-movflags",
-        "+faststart",
-        "-f",
-        "mp4",
-        str(tmp),
-    ]
-    count = 0
-    with tempfile.TemporaryFile() as log:
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=log)
-        assert proc.stdin is not None
-        try:
-            for frame in _chain(first, frames):
-                try:
-                    proc.stdin.write(frame.tobytes())
-                except BrokenPipeError:
-                    break  # ffmpeg died; its message is read below
-                count += 1
-                on_progress(ProgressEvent("video", count, total, f"encoding frame {count}"))
-            with contextlib.suppress(BrokenPipeError):
-                proc.stdin.close()
-            code = proc.wait()
-        except BaseException:
-            proc.kill()
-            proc.wait()
-            raise
-        if code != 0:
-            log.seek(0)
-            lines = [ln for ln in log.read().decode("utf-8", "replace").splitlines() if ln.strip()]
-            reason = lines[-1].strip() if lines else f"exit status {code}"
-            raise OutputError(f"{out}: ffmpeg could not encode the video ({reason})")
-    return count
+    encoder = Mp4Encoder(tmp, out, w, h, fps, pix_fmt)
+    try:
+        for frame in _chain(first, frames):
+            if not encoder.append_data(frame):
+                break
+            on_progress(ProgressEvent("video", encoder.frames, total, f"encoding frame {encoder.frames}"))
+        encoder.close()
+    except BaseException:
+        encoder.kill()
+        raise
+    return encoder.frames
 
 
 def _write_gif(

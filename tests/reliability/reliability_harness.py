@@ -46,11 +46,13 @@ def run_cli(
     cwd: Path | None = None,
     user: str | None = None,
     timeout: float = 300,
+    wrapper: Sequence[str] = (),
 ) -> CliRun:
-    """``facelift ARGS`` in a subprocess with this interpreter; ``user`` drops root to that user."""
+    """``facelift ARGS`` in a subprocess with this interpreter; ``user`` drops root to that user;
+    ``wrapper`` runs it under another command (e.g. setpriv dropping root's permission override)."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "utf-8", **(env or {})}
     proc = subprocess.run(
-        [sys.executable, "-m", "engine.cli", *map(str, args)],
+        [*wrapper, sys.executable, "-m", "engine.cli", *map(str, args)],
         capture_output=True,
         text=True,
         encoding="utf-8",
