@@ -37,6 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="keep every Gaussian (skip FaceLift's opacity/size/box filters)",
     )
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing OUT.ply")
     parser.add_argument(
         "--precision",
         choices=("auto", "fp32", "fp16", "bf16"),
@@ -80,12 +81,14 @@ def load_views(paths: list[str], image_size: int, patch_size: int) -> np.ndarray
 def run(args: argparse.Namespace) -> int:
     from engine.cameras import load_cameras_json
     from engine.gslrm.reconstructor import GSLRMReconstructor
+    from engine.io.atomic import refuse_overwrite
     from engine.io.ply import save_ply
 
     if len(args.views) != NUM_VIEWS:
         raise InputError(
             f"facelift lrm needs {NUM_VIEWS} views ({', '.join(VIEW_NAMES)}), got {len(args.views)}"
         )
+    refuse_overwrite(args.output, args.overwrite)  # before any model loads
     cameras = load_cameras_json(args.cameras, order=None) if args.cameras else None
     if cameras is not None and len(cameras) != NUM_VIEWS:
         raise InputError(f"{args.cameras}: needs {NUM_VIEWS} camera frames in view order, got {len(cameras)}")

@@ -35,6 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-auto-crop", action="store_true", help="fit the whole photo instead of framing the face"
     )
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    parser.add_argument("--overwrite", action="store_true", help="replace view PNGs already in OUTDIR")
     parser.add_argument(
         "--memory-preset", default="auto", help="auto, full, offload, low (GPU) or cpu; see docs/MEMORY.md"
     )
@@ -88,10 +89,14 @@ def write_views(views: np.ndarray, out_dir: Path) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from engine.io.atomic import refuse_overwrite
     from engine.mvdiffusion.pipeline import MultiViewDiffusion
 
     if not args.image.is_file():
         raise InputError(f"{args.image}: file not found")
+    if args.output.is_dir():  # earlier views are refused before any model loads
+        for name in (*(f"{view}.png" for view in VIEW_NAMES), "multiview.png"):
+            refuse_overwrite(args.output / name, args.overwrite)
     image = _prepared_image(args)
     mvd = MultiViewDiffusion.from_weights(
         _weights_dir(args.weights), device=args.device, memory_preset=args.memory_preset

@@ -64,7 +64,7 @@ def test_cameras_json_in_slot_order_equals_the_default_rig(tmp_path, view_paths,
     # A different rig (slots reversed) gives a different head: the json is really used.
     rig["frames"] = rig["frames"][::-1]
     cams.write_text(json.dumps(rig))
-    assert main(["lrm", *view_paths, "-o", str(b), "--cameras", str(cams), *base]) == 0
+    assert main(["lrm", *view_paths, "-o", str(b), "--cameras", str(cams), "--overwrite", *base]) == 0
     assert a.read_bytes() != b.read_bytes()
 
 

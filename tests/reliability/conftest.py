@@ -30,7 +30,8 @@ def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 @pytest.fixture
 def gui_window(qtbot, tmp_path: Path, isolated_home: Path) -> Iterator[Callable[..., object]]:  # type: ignore[no-untyped-def]
-    """Factory of real MainWindows (real engine factory unless one is given, no GL viewport).
+    """Factory of real MainWindows (real engine factory unless one is given, no GL viewport
+    unless use_gl=True).
 
     Failure dialogs are not run modally: ``window.last_failure_dialog`` holds the last one.
     """
@@ -40,7 +41,8 @@ def gui_window(qtbot, tmp_path: Path, isolated_home: Path) -> Iterator[Callable[
     made: list[MainWindow] = []
 
     def make(**kwargs: object) -> MainWindow:
-        window = MainWindow(AppSettings.at_path(tmp_path / "settings.ini"), use_gl=False, **kwargs)  # type: ignore[arg-type]
+        kwargs.setdefault("use_gl", False)  # use_gl=True needs a display (mark the test gl)
+        window = MainWindow(AppSettings.at_path(tmp_path / "settings.ini"), **kwargs)  # type: ignore[arg-type]
         window.modal_dialogs = False
         qtbot.addWidget(window)
         window.show()

@@ -430,6 +430,29 @@ def test_cli_reconstruct_existing_outputs_single_and_batch(tmp_path, astronaut_p
     assert_nothing_partial(out)
 
 
+@pytest.mark.parametrize("command", ["lrm", "multiview"])
+def test_cli_lrm_and_multiview_refuse_existing_outputs(tmp_path, astronaut_png, capsys, command) -> None:
+    """Refused before any model loads: the weights folder given is empty, yet the error is about
+    the existing output."""
+    empty_weights = tmp_path / "no-weights"
+    empty_weights.mkdir()
+    if command == "lrm":
+        before = _earlier(tmp_path / "o", "head.ply")
+        target = tmp_path / "o" / "head.ply"
+        argv = ["lrm", *[str(astronaut_png)] * 6, "-o", str(target)]
+    else:
+        before = _earlier(tmp_path / "o", "right.png")
+        target = tmp_path / "o" / "right.png"
+        argv = ["multiview", str(astronaut_png), "-o", str(tmp_path / "o")]
+    rc = cli.main([*argv, "--weights", str(empty_weights)])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    errors = [ln for ln in err.splitlines() if ln.startswith("facelift: error:")]
+    assert len(errors) == 1 and "Traceback" not in err, err
+    assert_message(errors[0], str(target), "already exists", "--overwrite")
+    assert snapshot(tmp_path / "o") == before
+
+
 def test_cli_render_existing_output(tmp_path, small_result) -> None:
     good = tmp_path / "good.ply"
     save_ply(small_result.gaussians, good)
@@ -712,6 +735,67 @@ def test_gui_turntable_job_failure_leaves_nothing(qtbot, tmp_path, monkeypatch, 
     else:
         failure = outcome[0]
         assert not isinstance(failure, (str, Path))
-        assert_message(failure.reason, str(target))  # type: ignore[union-attr]
+        problem = DENIED if fault == "unwritable" else "ffmpeg could not encode the video"
+        assert_message(failure.reason, str(target), problem)  # type: ignore[union-attr]
     assert snapshot(tmp_path / "dest") == before
     assert_nothing_partial(tmp_path)
+
+
+@pytest.mark.gl
+def test_gui_png_and_turntable_exports_with_the_gl_view(
+    gui_window, qtbot, tmp_path, monkeypatch, small_result
+) -> None:
+    """The real window with its VisPy view (Xvfb): Export PNG and Export turntable into an
+    unwritable folder and a full one show "Export failed" naming the file and leave nothing;
+    the same exports into a good folder then work."""
+    from viewer.canvas import configure_vispy
+
+    configure_vispy()
+    window = gui_window(use_gl=True)
+    ply = tmp_path / "head.ply"
+    save_ply(small_result.gaussians, ply)
+    assert window.open_gaussians(ply)
+    settings = window.settings.export_settings()
+    settings.video_frames, settings.video_size, settings.video_fps = 8, 128, 8
+    window.settings.set_export_settings(settings)
+    bad = tmp_path / "bad"
+    before = _earlier(bad, "head_view.png", "head_turntable.mp4")
+
+    def export(kind: str, folder: Path) -> None:
+        name = "head_view.png" if kind == "png" else "head_turntable.mp4"
+        _choose(monkeypatch, folder / name)
+        window.last_failure_dialog = None
+        if kind == "png":
+            window.export_png_dialog()
+        else:
+            window.export_turntable_dialog()
+            qtbot.waitUntil(
+                lambda: window.turntable_job is not None and not window.turntable_job.running, timeout=30000
+            )
+
+    for kind in ("png", "mp4"):
+        for fault in ("unwritable", "disk-full"):
+            if fault == "unwritable":
+                unwritable(monkeypatch, bad)
+            elif kind == "png":
+                fault_while_writing(monkeypatch, bad, "head_view", 2_000)
+            else:
+                _limit_ffmpeg(monkeypatch, tmp_path, 4)
+            export(kind, bad)
+            monkeypatch.undo()
+            dialog = window.last_failure_dialog
+            assert dialog is not None and dialog.windowTitle() == "Export failed", (kind, fault)
+            name = "head_view.png" if kind == "png" else "head_turntable.mp4"
+            problem = {
+                "unwritable": DENIED,
+                "disk-full": NO_SPACE if kind == "png" else "ffmpeg could not encode",
+            }
+            assert_message(dialog.reason_label.text(), str(bad / name), problem[fault])
+            assert snapshot(bad) == before, (kind, fault)
+            assert_nothing_partial(tmp_path)
+    good = tmp_path / "good"
+    good.mkdir()
+    export("png", good)
+    export("mp4", good)
+    assert window.last_failure_dialog is None
+    assert sorted(p.name for p in good.iterdir()) == ["head_turntable.mp4", "head_view.png"]
