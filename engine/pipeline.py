@@ -243,6 +243,8 @@ class FaceLiftEngine:
                     f"{user_weights_dir()}); download them with `facelift weights download`"
                 )
             self._weights_dir = found
+        if not self._weights_dir.is_dir():
+            raise WeightsError(f"{self._weights_dir}: weights folder not found")
         return self._weights_dir
 
     def describe(self) -> str:
@@ -350,6 +352,11 @@ class FaceLiftEngine:
             with _timed(timings, "preview"):
                 self._send_preview(prepared, on_progress, token, info)
         with _timed(timings, "load"):
+            if self._lrm is None:
+                # A broken GS-LRM file is reported now, not after minutes of diffusion.
+                from engine.gslrm.checkpoint import check_checkpoint
+
+                check_checkpoint(self.weights_dir)
             mv = self._load_diffusion(on_progress)
         token.raise_if_cancelled()
         with _timed(timings, "diffusion"):

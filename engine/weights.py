@@ -392,6 +392,13 @@ def _check_component(folder: Path, name: str) -> ComponentReport:
         cfg = _read_json(configs[0])
     except (OSError, ValueError) as exc:
         return ComponentReport(label, configs[0], "broken", f"{configs[0].name}: {_err(exc)}", size)
+    if name in ("unet", "vae", "image_normalizer"):
+        from engine.mvdiffusion.config import component_config
+
+        try:
+            component_config(name, configs[0])  # the loader's own checks of the config
+        except WeightsError as exc:
+            return ComponentReport(label, configs[0], "broken", str(exc), size)
     if name == "tokenizer":
         missing = [f for f in _TOKENIZER_FILES if not (folder / f).is_file()]
         if missing:
@@ -401,7 +408,7 @@ def _check_component(folder: Path, name: str) -> ComponentReport:
     if not weight_files:
         if configs[0].name in ("scheduler_config.json", "preprocessor_config.json"):
             return ComponentReport(label, folder, "ok", configs[0].name, size)
-        return ComponentReport(label, folder, "missing", "no weight file", size)
+        return ComponentReport(label, folder, "missing", f"no weight file in {folder}", size)
     wfile = weight_files[0]
     try:
         shapes = tensor_shapes(wfile)

@@ -34,8 +34,10 @@ def _one_line(text: str) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The first sentence of the first line (torch appends paragraphs of advice)."""
     text = str(exc).strip()
-    return _one_line(text.splitlines()[0] if text else type(exc).__name__)
+    first = text.splitlines()[0] if text else type(exc).__name__
+    return _one_line(first.split(". ", 1)[0])
 
 
 def _unpickler_reason(exc: BaseException) -> str:

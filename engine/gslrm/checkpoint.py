@@ -68,6 +68,16 @@ def build_model(config: GSLRMConfig, device: torch.device | str = "meta") -> GSL
         return GSLRM(config)
 
 
+def check_checkpoint(weights_dir: Path | str) -> Path:
+    """Check, without loading the weights into memory, that the GS-LRM checkpoint of a weights
+    folder would load: it is found, reads as data (memory-mapped) and fits its config.
+    Returns the checkpoint; raises the same one-line WeightsError :func:`load_model` would."""
+    ckpt, yaml_path = find_checkpoint(weights_dir)
+    model = build_model(load_config(yaml_path))
+    check_keys(read_state_dict(ckpt), model, ckpt)
+    return ckpt
+
+
 def load_model(weights_dir: Path | str) -> tuple[GSLRM, Path]:
     """The GS-LRM of a weights folder on the CPU in float32, in eval mode, and its checkpoint."""
     ckpt, yaml_path = find_checkpoint(weights_dir)

@@ -190,3 +190,88 @@ def unet_config(
 def vae_scale_factor(vae_cfg: dict[str, Any]) -> int:
     """Pixel size of one latent cell: 2 ** (number of VAE blocks - 1)."""
     return int(2 ** (len(vae_cfg.get("block_out_channels", [0])) - 1))
+
+
+# diffusers keys that take one value for all blocks or a list with one per block
+_PER_BLOCK_KEYS = {
+    "only_cross_attention",
+    "layers_per_block",
+    "cross_attention_dim",
+    "transformer_layers_per_block",
+    "attention_head_dim",
+    "num_attention_heads",
+}
+
+
+def _type_problem(value: Any, default: Any, per_block: bool) -> str:
+    """'' when ``value`` has the kind of value ``default`` implies; else what was expected.
+    ``per_block``: a list of such values is accepted too."""
+
+    def is_int(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool)
+
+    def is_list_of(v: Any, test: Any) -> bool:
+        return isinstance(v, (list, tuple)) and len(v) > 0 and all(test(x) for x in v)
+
+    if default is None or default is inspect.Parameter.empty:
+        return ""
+    if isinstance(default, bool):
+        ok = isinstance(value, bool) or (per_block and is_list_of(value, lambda x: isinstance(x, bool)))
+        return "" if ok else "true or false" + (" (or a list of them)" if per_block else "")
+    if isinstance(default, int):
+        ok = is_int(value) or (per_block and is_list_of(value, is_int))
+        return "" if ok else "an integer" + (" (or a list of integers)" if per_block else "")
+    if isinstance(default, float):
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return "" if ok else "a number"
+    if isinstance(default, str):
+        return "" if value is None or isinstance(value, str) else "a string"
+    if isinstance(default, tuple) and default:
+        if all(isinstance(x, str) for x in default):
+            return "" if is_list_of(value, lambda x: isinstance(x, str)) else "a list of names"
+        if all(is_int(x) for x in default):
+            return "" if is_list_of(value, is_int) else "a list of integers"
+    return ""
+
+
+def check_config_types(cls: Any, cfg: dict[str, Any], path: Path) -> None:
+    """Raise a one-line WeightsError naming the file and the key when a value of a model config
+    is not of the kind ``cls.__init__`` takes (e.g. ``"in_channels": "eight"``): the library
+    would otherwise fail deep inside with an error that names neither."""
+    params = inspect.signature(cls.__init__).parameters
+    for key, value in cfg.items():
+        if key not in params:
+            continue
+        expected = _type_problem(value, params[key].default, key in _PER_BLOCK_KEYS)
+        if expected:
+            shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+            raise WeightsError(f"{path}: '{key}' must be {expected}, got {shown}")
+
+
+def _component_class(name: str) -> Any:
+    if name == "unet":
+        from diffusers import UNet2DConditionModel
+
+        return UNet2DConditionModel
+    if name == "vae":
+        from diffusers import AutoencoderKL
+
+        return AutoencoderKL
+    if name == "image_normalizer":
+        from diffusers.pipelines.stable_diffusion.stable_unclip_image_normalizer import (
+            StableUnCLIPImageNormalizer,
+        )
+
+        return StableUnCLIPImageNormalizer
+    return None
+
+
+def component_config(name: str, path: Path) -> dict[str, Any]:
+    """The config of diffusion component ``name`` read from ``path`` and checked the way the
+    loader reads it (the UNet through :func:`unet_config`); value types are checked for the
+    diffusers networks (unet, vae, image_normalizer). Raises a one-line WeightsError."""
+    cfg = unet_config(path)[0] if name == "unet" else read_json(path)
+    cls = _component_class(name)
+    if cls is not None:
+        check_config_types(cls, cfg, path)
+    return cfg

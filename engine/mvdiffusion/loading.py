@@ -19,6 +19,7 @@ from engine.api import WeightsError
 from engine.mvdiffusion.config import (
     AttentionMode,
     MultiViewSettings,
+    check_config_types,
     find_pipeline_dir,
     read_json,
     unet_config,
@@ -98,6 +99,7 @@ def build_unet(folder: Path, attention: AttentionMode | None = None) -> tuple[An
 
     cfg_path = folder / "config.json"
     cfg, settings = unet_config(cfg_path, attention)
+    check_config_types(UNet2DConditionModel, cfg, cfg_path)
     unet = build_empty(lambda: UNet2DConditionModel.from_config(cfg), cfg_path)
     return unet, settings
 
@@ -116,6 +118,7 @@ def load_diffusers_model(cls: Any, folder: Path) -> Any:
     """A diffusers ModelMixin class built from ``folder/config.json`` with the folder's weights."""
     cfg_path = folder / "config.json"
     cfg = read_json(cfg_path)
+    check_config_types(cls, cfg, cfg_path)
     model = build_empty(lambda: cls.from_config(cfg), cfg_path)
     return load_weights(model, weights_file(folder, DIFFUSERS_WEIGHTS))
 
