@@ -57,7 +57,15 @@ class Cancelled(FaceLiftError):
 
 
 class OutOfMemory(FaceLiftError):
-    """The device ran out of memory; the message suggests a lower memory preset."""
+    """The device ran out of memory; the message suggests a lower memory preset.
+
+    ``suggested_preset``: the lower memory preset to try (a name of engine.pipeline's
+    MEMORY_PRESETS), or None when there is none; the CLI and the GUI each say how to pick it.
+    """
+
+    def __init__(self, message: str, *, details: str = "", suggested_preset: str | None = None) -> None:
+        super().__init__(message, details=details)
+        self.suggested_preset = suggested_preset
 
 
 class OutputError(FaceLiftError):

@@ -18,6 +18,7 @@ from types import ModuleType
 
 from engine import __version__
 from engine.api import Cancelled, FaceLiftError
+from engine.commands import error_text
 
 COMMANDS: dict[str, str] = {
     "reconstruct": "photo(s) -> 3D Gaussian head: input.png, gaussians.ply, output.png, turntable.mp4",
@@ -113,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FaceLiftError as exc:
         if args.debug:
             traceback.print_exc()
-        print(f"facelift: error: {exc}", file=sys.stderr)
+        print(f"facelift: error: {error_text(exc)}", file=sys.stderr)
         return exc.exit_code
     except MemoryError:
         print(

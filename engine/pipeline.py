@@ -200,7 +200,7 @@ class InstantEngine:
 def _oom_errors() -> tuple[type[BaseException], ...]:
     import torch
 
-    return (torch.OutOfMemoryError, MemoryError)
+    return (torch.OutOfMemoryError, MemoryError, OutOfMemory)
 
 
 class FaceLiftEngine:
@@ -309,16 +309,26 @@ class FaceLiftEngine:
         return bool(psutil.virtual_memory().available < 12 * 2**30)
 
     def _guard_oom(self, what: str, fn: Callable[[], T]) -> T:
-        """Run fn; an out-of-memory error frees every model and becomes engine.api.OutOfMemory."""
+        """Run fn; an out-of-memory error frees every model and becomes engine.api.OutOfMemory
+        (one line that suggests a lower memory preset)."""
         try:
             return fn()
-        except OutOfMemory as exc:
-            self.unload()
-            raise OutOfMemory(f"{exc}; models freed. {_oom_hint(self.memory_preset)}") from exc
         except _oom_errors() as exc:
             self.unload()
+            # The traceback's frames still hold the networks (the forward pass's locals): clear
+            # them so the models are really freed while the caller holds the error.
+            _release_frames(exc)
+            lower = _lower_preset(self.memory_preset, self.device)
+            tip = (
+                f'Try the lower memory preset "{lower}".'
+                if lower
+                else "Close other programs that use the memory, then try again."
+            )
             raise OutOfMemory(
-                f"out of memory while {what} (device {self.device}); models freed. {_oom_hint(self.memory_preset)}"
+                f"out of memory while {what} (device {self.device}, memory preset {self.memory_preset}); "
+                f"the models were freed. {tip}",
+                details=" ".join(str(exc).split()),
+                suggested_preset=lower,
             ) from exc
 
     # ---- run ---------------------------------------------------------------------------
@@ -427,11 +437,28 @@ def _check_preset(preset: str) -> None:
         raise InputError(f"unknown memory preset {preset!r}; choose {', '.join(MEMORY_PRESETS)}")
 
 
-def _oom_hint(preset: str) -> str:
-    lower = {"auto": "low", "full": "offload", "offload": "low"}.get(preset)
-    if lower is not None:
-        return f"Try a lower memory preset (--memory-preset {lower}) or --device cpu."
-    return "Try --device cpu or close other programs using the GPU."
+def _lower_preset(preset: str, device: str) -> str | None:
+    """The next lower memory preset, or None. The GPU presets (offload, low) need a GPU, so
+    with ``--device cpu`` there is none; with device auto, "low" also frees the diffusion models
+    before GS-LRM on the CPU."""
+    if device == "cpu":
+        return None
+    return {"auto": "low", "full": "offload", "offload": "low"}.get(preset)
+
+
+def _release_frames(exc: BaseException) -> None:
+    """Clear the local variables of the finished frames in ``exc``'s tracebacks (and its causes')."""
+    import traceback
+
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        traceback.clear_frames(e.__traceback__)
+        todo.extend((e.__cause__, e.__context__))
 
 
 # --------------------------------------------------------------------------------------

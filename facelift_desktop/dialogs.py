@@ -28,13 +28,26 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import CancelToken, ProgressCallback, ProgressEvent
+from facelift_desktop.panels.parameters_panel import MEMORY_PRESETS
 from facelift_desktop.settings import ExportSettings
 from facelift_desktop.worker import Failure, TaskWorker, WorkerThread
 
 OOM_HINT = (
-    "The device ran out of memory. Choose a lower memory preset (Parameters → Memory: "
-    "Offload or Low), or the CPU device, then try again."
+    "The device ran out of memory and the models were freed. Close other programs that use the "
+    "memory, or choose a lower memory preset (Parameters → Memory), then press Reconstruct again."
 )
+
+
+def oom_hint(suggested_preset: str | None) -> str:
+    """What to change in the window after running out of memory, in the window's own words
+    (the engine's suggestion names a preset by its CLI name; the window shows its label)."""
+    labels = dict(MEMORY_PRESETS)
+    if suggested_preset not in labels:
+        return OOM_HINT
+    return (
+        "The device ran out of memory and the models were freed. Choose a lower memory preset: "
+        f"in Parameters, set Memory to “{labels[suggested_preset]}”, then press Reconstruct again."
+    )
 
 
 class FailureDialog(QDialog):
@@ -50,7 +63,7 @@ class FailureDialog(QDialog):
         self.reason_label.setObjectName("failureReason")
         self.reason_label.setWordWrap(True)
         self.reason_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.hint_label = QLabel(OOM_HINT)
+        self.hint_label = QLabel(oom_hint(failure.suggested_preset))
         self.hint_label.setWordWrap(True)
         self.hint_label.setObjectName("warning")
         self.hint_label.setVisible(failure.out_of_memory)

@@ -54,12 +54,14 @@ class Failure:
     """A failed run as the failure dialog shows it.
 
     reason: one line for the user; details: the traceback / engine details;
-    out_of_memory: the device ran out of memory (the dialog suggests a lower preset).
+    out_of_memory: the device ran out of memory (the dialog suggests a lower preset);
+    suggested_preset: the memory preset the engine suggests trying (None: no lower one).
     """
 
     reason: str
     details: str
     out_of_memory: bool = False
+    suggested_preset: str | None = None
 
     @classmethod
     def from_exception(cls, exc: BaseException) -> Failure:
@@ -72,7 +74,8 @@ class Failure:
             first = " ".join(str(exc).split()) or type(exc).__name__
             reason = f"{type(exc).__name__}: {first}"
             details = tb
-        return cls(reason=reason, details=details, out_of_memory=oom)
+        suggested = exc.suggested_preset if isinstance(exc, OutOfMemory) else None
+        return cls(reason=reason, details=details, out_of_memory=oom, suggested_preset=suggested)
 
 
 def default_engine_factory(name: str, request: ReconstructionRequest) -> Engine:

@@ -31,6 +31,7 @@ from engine.api import (
     ReconstructionRequest,
     WeightsError,
 )
+from engine.commands import error_text
 
 # engine.pipeline's preset names, repeated here so --help does not import the engine.
 MEMORY_PRESETS = ("auto", "full", "offload", "low", "cpu")
@@ -238,7 +239,7 @@ def run(args: argparse.Namespace) -> int:
                 raise
             except FaceLiftError as exc:
                 failed.append(str(exc))
-                bar.write(f"facelift: error: {_name_file(path, str(exc))}", file=sys.stderr)
+                bar.write(f"facelift: error: {_name_file(path, error_text(exc))}", file=sys.stderr)
             except Exception as exc:  # a bug should not lose the rest of the batch
                 if args.debug:
                     traceback.print_exc()

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 from engine.api import (
     CancelToken,
@@ -131,7 +132,7 @@ class MultiViewDiffusion:
                 on_step=on_step,
                 use=self._placement.use,
             )
-        except MemoryError as exc:
+        except (MemoryError, torch.OutOfMemoryError) as exc:
             raise self._oom() from exc
         except RuntimeError as exc:
             if "out of memory" in str(exc).lower():

@@ -136,7 +136,7 @@ def test_freeing_diffusion_before_gslrm_then_reloading(conformance_dir, photo, m
 def test_out_of_memory_frees_models_and_suggests_a_lower_preset(conformance_dir, photo, monkeypatch):
     import torch
 
-    engine = FaceLiftEngine(conformance_dir, device="cpu", memory_preset="auto", preview=False)
+    engine = FaceLiftEngine(conformance_dir, device="auto", memory_preset="auto", preview=False)
     engine.load()
     assert engine._mv is not None and engine._lrm is not None
 
@@ -147,7 +147,8 @@ def test_out_of_memory_frees_models_and_suggests_a_lower_preset(conformance_dir,
     with pytest.raises(OutOfMemory) as info:
         engine.run(_request(photo, preprocess=False, num_steps=1))
     msg = str(info.value)
-    assert "GS-LRM" in msg and "--memory-preset low" in msg and "\n" not in msg
+    assert "GS-LRM" in msg and 'memory preset "low"' in msg and "\n" not in msg
+    assert info.value.suggested_preset == "low"
     assert engine._mv is None and engine._lrm is None  # freed
 
 
