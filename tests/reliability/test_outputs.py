@@ -799,3 +799,45 @@ def test_gui_png_and_turntable_exports_with_the_gl_view(
     export("mp4", good)
     assert window.last_failure_dialog is None
     assert sorted(p.name for p in good.iterdir()) == ["head_turntable.mp4", "head_view.png"]
+
+
+@pytest.mark.slow
+def test_cli_ctrl_c_during_a_turntable_render(tmp_path, small_result) -> None:
+    """A real Ctrl+C (SIGINT to the whole process group, ffmpeg included) while `facelift render`
+    encodes: "facelift: interrupted", exit 130, no traceback, the earlier video intact."""
+    import signal
+    import time
+
+    from reliability_harness import REPO
+
+    good = tmp_path / "good.ply"
+    save_ply(small_result.gaussians, good)
+    out = tmp_path / "o" / "x.mp4"
+    before = _earlier(out.parent, "x.mp4")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "utf-8"}
+    argv = [sys.executable, "-m", "engine.cli", "render", str(good), "-o", str(out), "--overwrite"]
+    proc = subprocess.Popen(
+        [*argv, "--frames", "600", "--size", "64"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=str(REPO),
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not list(out.parent.glob(".x.tmp-*")) and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert proc.poll() is None, "render finished before it could be interrupted"
+        time.sleep(0.5)  # some frames into the video
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text = err.decode("utf-8", "replace")
+    assert proc.returncode == 130, text
+    assert "Traceback" not in text
+    assert "facelift: interrupted" in text
+    assert snapshot(out.parent) == before
+    assert_nothing_partial(tmp_path)
