@@ -334,10 +334,10 @@ class MainWindow(QMainWindow):
 
         A bad file shows "Cannot open the Gaussians" and leaves the scene as it was. True on success.
         """
-        if self.engine_worker.running:
-            self.status_message.setText(
-                "A reconstruction is running: cancel it (Esc) before opening Gaussians."
-            )
+        exporting = self.turntable_job is not None and self.turntable_job.running
+        if self.engine_worker.running or exporting:
+            busy = "A reconstruction" if self.engine_worker.running else "A turntable export"
+            self.status_message.setText(f"{busy} is running: cancel it before opening Gaussians.")
             return False
         try:
             gaussians = exports.load_gaussians(Path(path))

@@ -755,11 +755,16 @@ def test_gui_png_and_turntable_exports_with_the_gl_view(
     ply = tmp_path / "head.ply"
     save_ply(small_result.gaussians, ply)
     assert window.open_gaussians(ply)
+    count = len(small_result.gaussians)
+    qtbot.waitUntil(lambda: getattr(window.viewport.stats(), "total", 0) == count, timeout=10000)
+    assert window.count_label.text().startswith(f"Gaussians: {count:,}")
     settings = window.settings.export_settings()
     settings.video_frames, settings.video_size, settings.video_fps = 8, 128, 8
     window.settings.set_export_settings(settings)
     bad = tmp_path / "bad"
     before = _earlier(bad, "head_view.png", "head_turntable.mp4")
+
+    refused: list[str] = []
 
     def export(kind: str, folder: Path) -> None:
         name = "head_view.png" if kind == "png" else "head_turntable.mp4"
@@ -769,6 +774,10 @@ def test_gui_png_and_turntable_exports_with_the_gl_view(
             window.export_png_dialog()
         else:
             window.export_turntable_dialog()
+            if window.turntable_job is not None and window.turntable_job.running:
+                assert not window.open_gaussians(ply)  # the export renders the scene: it stays
+                assert "turntable export is running" in window.status_message.text()
+                refused.append(kind)
             qtbot.waitUntil(
                 lambda: window.turntable_job is not None and not window.turntable_job.running, timeout=30000
             )
@@ -799,6 +808,7 @@ def test_gui_png_and_turntable_exports_with_the_gl_view(
     export("mp4", good)
     assert window.last_failure_dialog is None
     assert sorted(p.name for p in good.iterdir()) == ["head_turntable.mp4", "head_view.png"]
+    assert refused, "no turntable export was seen running"
 
 
 @pytest.mark.slow
