@@ -286,7 +286,8 @@ def _check_gslrm(root: Path) -> ComponentReport:
     try:
         cfg, yaml_path = gslrm_config(root)
     except WeightsError as exc:
-        return ComponentReport("gslrm", ckpt, "broken", str(exc), size)
+        yamls = sorted(folder.glob("*.y*ml"))
+        return ComponentReport("gslrm", yamls[0] if yamls else ckpt, "broken", str(exc), size)
     try:
         data = load_file(ckpt)
     except WeightsError as exc:
@@ -505,7 +506,11 @@ def download_weights(
         cancel.raise_if_cancelled()
     report = verify_weights(stage)
     if not report.ok:
-        raise WeightsError(f"downloaded weights are incomplete: {report.summary()}")
+        # A file that arrived whole but does not verify would be kept by the next attempt
+        # (huggingface_hub skips files it has): drop it so that attempt fetches it again.
+        dropped = _drop_broken_files(stage, report)
+        again = f"; {len(dropped)} broken file(s) removed, run again to download them anew" if dropped else ""
+        raise WeightsError(f"downloaded weights are incomplete or broken: {report.summary()}{again}")
     shutil.rmtree(stage / ".cache", ignore_errors=True)  # huggingface_hub's resume bookkeeping
     if target.exists():
         old = target.with_name(f"{target.name}.old-{int(time.time())}")
@@ -517,6 +522,21 @@ def download_weights(
         stage.rename(target)
     on_progress(ProgressEvent("download", 1, 1, f"weights ready in {target}"))
     return target
+
+
+def _drop_broken_files(stage: Path, report: WeightsReport) -> list[Path]:
+    """Delete the files of the staging folder that failed verification (and huggingface_hub's
+    record of them, so they are downloaded again). Returns the deleted files."""
+    dropped = []
+    for comp in report.problems:
+        path = comp.path
+        if comp.status != "broken" or not path.is_file() or stage not in path.parents:
+            continue
+        rel = path.relative_to(stage)
+        path.unlink()
+        (stage / ".cache" / "huggingface" / "download" / f"{rel}.metadata").unlink(missing_ok=True)
+        dropped.append(path)
+    return dropped
 
 
 def _snapshot(

@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 CKPT = Path("gslrm") / "ckpt_0000000000000000.pt"
 YAML = Path("gslrm") / "gslrm.yaml"
@@ -321,3 +322,91 @@ def assert_names_problem(message: str, case: WeightsCase, root: Path) -> None:
 
     assert_message(message, str(root / case.culprit))
     assert any(p.lower() in message.lower() for p in case.problem), f"{case.problem} not in {message!r}"
+
+
+# ---- a fake Hugging Face Hub ---------------------------------------------------------------
+
+
+class FakeHub:
+    """Serves a weights tree as the Hub would, under huggingface_hub's real download code.
+
+    Only the network edge is replaced: ``HfApi.model_info`` (the file list), the HEAD request
+    (``file_download.get_hf_file_metadata``: etag, size, commit) and the byte transfer
+    (``file_download.http_get``). So the real hf_hub_download decides what to fetch, keeps
+    partial files as ``.incomplete`` and resumes them with a Range from ``resume_size``.
+
+    interrupt: file name -> the transfer of that file writes up to half the file, then raises
+        a connection error (once). corrupt: file names served with flipped bytes (full size).
+    cancel_on: (file name, token): the token is cancelled while that file is served.
+    ``transfers`` records (file name, resume_size) of every byte transfer.
+    """
+
+    COMMIT = "0123456789abcdef0123456789abcdef01234567"
+
+    def __init__(self, source: Path) -> None:
+        import hashlib
+
+        self.source = source
+        self.files = sorted(str(p.relative_to(source)) for p in source.rglob("*") if p.is_file())
+        self.etags = {f: hashlib.sha256((source / f).read_bytes()).hexdigest() for f in self.files}
+        self.interrupt: set[str] = set()
+        self.corrupt: set[str] = set()
+        self.cancel_on: tuple[str, object] | None = None
+        self.transfers: list[tuple[str, int]] = []
+
+    def content(self, name: str) -> bytes:
+        data = (self.source / name).read_bytes()
+        if name in self.corrupt:
+            data = bytes(b ^ 0x5A for b in data)
+        return data
+
+    @staticmethod
+    def name_of(url: str) -> str:
+        from urllib.parse import unquote
+
+        return unquote(url.split("/resolve/", 1)[1].split("/", 1)[1])
+
+    # -- the three network calls
+    def model_info(self, _api: object, repo_id: str, **_kw: object) -> object:
+        from types import SimpleNamespace
+
+        siblings = [SimpleNamespace(rfilename=f, size=(self.source / f).stat().st_size) for f in self.files]
+        return SimpleNamespace(id=repo_id, sha=self.COMMIT, siblings=siblings)
+
+    def get_hf_file_metadata(self, url: str, **_kw: object) -> object:
+        from huggingface_hub.file_download import HfFileMetadata
+
+        name = self.name_of(url)
+        return HfFileMetadata(
+            commit_hash=self.COMMIT, etag=self.etags[name], location=url, size=len(self.content(name))
+        )
+
+    def http_get(self, url: str, temp_file: Any, *, resume_size: float = 0, **_kw: object) -> None:
+        import requests
+
+        name = self.name_of(url)
+        start = int(resume_size)
+        self.transfers.append((name, start))
+        if self.cancel_on is not None and self.cancel_on[0] == name:
+            self.cancel_on[1].cancel()  # type: ignore[attr-defined]
+        data = self.content(name)
+        if name in self.interrupt:
+            self.interrupt.discard(name)
+            temp_file.write(data[start : max(start, len(data) // 2)])
+            temp_file.flush()
+            raise requests.exceptions.ConnectionError("Connection reset by peer (injected)")
+        temp_file.write(data[start:])
+
+    def install(self, monkeypatch: Any) -> None:
+        import huggingface_hub
+        from huggingface_hub import file_download
+
+        hub = self
+        monkeypatch.setattr(
+            huggingface_hub.HfApi, "model_info", lambda api, repo_id, **kw: hub.model_info(api, repo_id, **kw)
+        )
+        monkeypatch.setattr(file_download, "get_hf_file_metadata", self.get_hf_file_metadata)
+        monkeypatch.setattr(file_download, "http_get", self.http_get)
+
+    def fetched(self) -> list[str]:
+        return [name for name, _ in self.transfers]
