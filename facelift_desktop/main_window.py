@@ -303,10 +303,10 @@ class MainWindow(QMainWindow):
 
     def open_photo(self, path: str | Path) -> bool:
         """Load and show a photo; a bad file shows the failure dialog. True on success."""
-        from engine.io.images import load_photo
+        from engine.io.images import MIN_PHOTO_SIDE, load_photo
 
         try:
-            image = load_photo(Path(path))
+            image = load_photo(Path(path), min_side=MIN_PHOTO_SIDE)
         except Exception as exc:
             self.show_failure(Failure.from_exception(exc), title="Cannot open the photo")
             return False

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import struct
 import tempfile
 import warnings
@@ -27,6 +28,11 @@ DEFAULT_MAX_PIXELS = 25_000_000
 
 BOMB_LIMIT_PIXELS = 150_000_000
 """Photos whose header declares more pixels than this are refused before decoding."""
+
+MIN_PHOTO_SIDE = 32
+"""A portrait photo needs at least this many pixels on each side: face detection finds nothing
+smaller, and a 512 px input blown up from fewer pixels is not a face. Callers that load a photo
+to reconstruct pass it as ``min_side``; other images (views, arrays in tests) may be smaller."""
 
 _DECODE_ERRORS = (
     OSError,
@@ -85,16 +91,33 @@ def _to_rgba_or_rgb(im: Image.Image) -> Image.Image:
     return im.convert("RGB")  # L, CMYK, YCbCr, LAB, HSV
 
 
-def _decode(src: Image.Image, name: str, max_pixels: int) -> Image.Image:
-    """Guard the header size, draft-decode, take frame 0, apply EXIF, downscale."""
-    width, height = src.size
+def _check_size(name: str, width: int, height: int, min_side: int) -> None:
+    """Refuse, from the header alone, images with no pixels, too few, or too many."""
     if width <= 0 or height <= 0:
         raise InputError(f"{name}: image has no pixels ({width}x{height})")
+    if min(width, height) < min_side:
+        raise InputError(
+            f"{name}: image is {width}x{height} pixels, too small for a portrait "
+            f"(at least {min_side}x{min_side} needed)"
+        )
     if width * height > BOMB_LIMIT_PIXELS:
         raise InputError(
-            f"{name}: image is {width}x{height} pixels, above the "
+            f"{name}: image is too large: {width}x{height} pixels, above the "
             f"{BOMB_LIMIT_PIXELS // 1_000_000} megapixel limit"
         )
+
+
+def _bomb_message(name: str, exc: Image.DecompressionBombError) -> str:
+    """PIL refuses huge headers inside Image.open (the size is only in its message)."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    declared = f" ({int(found.group(1)) / 1e6:,.0f} megapixels declared in its header)" if found else ""
+    return f"{name}: image is too large{declared}, above the {BOMB_LIMIT_PIXELS // 1_000_000} megapixel limit"
+
+
+def _decode(src: Image.Image, name: str, max_pixels: int, min_side: int) -> Image.Image:
+    """Guard the header size, draft-decode, take frame 0, apply EXIF, downscale."""
+    width, height = src.size
+    _check_size(name, width, height, min_side)
     if getattr(src, "n_frames", 1) > 1:
         src.seek(0)
     factor = _reduce_factor(width, height, max_pixels)
@@ -112,7 +135,7 @@ def _decode(src: Image.Image, name: str, max_pixels: int) -> Image.Image:
     return im
 
 
-def _open_pil(path: Path, max_pixels: int) -> Image.Image:
+def _open_pil(path: Path, max_pixels: int, min_side: int) -> Image.Image:
     """Open, guard, draft-decode, take frame 0, apply EXIF, downscale; returns RGB or RGBA."""
     name = str(path)
     if path.is_dir():
@@ -120,21 +143,21 @@ def _open_pil(path: Path, max_pixels: int) -> Image.Image:
     if not path.exists():
         raise InputError(f"{name}: file not found")
     try:
+        if path.stat().st_size == 0:
+            raise InputError(f"{name}: empty file (0 bytes), not an image")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as src:
-                out = _decode(src, name, max_pixels)
+                out = _decode(src, name, max_pixels, min_side)
     except InputError:
         raise
     except PermissionError:
         raise InputError(f"{name}: cannot be read (permission denied)") from None
     except Image.UnidentifiedImageError:
         raise InputError(f"{name}: not an image file (or a format this app cannot read)") from None
-    except Image.DecompressionBombError:
+    except Image.DecompressionBombError as exc:
         # PIL's own guard fires inside Image.open for headers beyond 2x its MAX_IMAGE_PIXELS.
-        raise InputError(
-            f"{name}: image is too large, above the {BOMB_LIMIT_PIXELS // 1_000_000} megapixel limit"
-        ) from None
+        raise InputError(_bomb_message(name, exc)) from None
     except MemoryError:
         raise InputError(f"{name}: image too large to decode in memory") from None
     except _DECODE_ERRORS as exc:
@@ -168,14 +191,15 @@ def _array_to_pil(arr: np.ndarray) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(u8), "RGBA" if u8.shape[2] == 4 else "RGB")
 
 
-def _load_pil(source: PhotoSource, max_pixels: int) -> Image.Image:
+def _load_pil(source: PhotoSource, max_pixels: int, min_side: int = 1) -> Image.Image:
     if isinstance(source, np.ndarray):
         im = _array_to_pil(source)
+        _check_size(_name(source), im.width, im.height, min_side)
         factor = _reduce_factor(im.width, im.height, max_pixels)
         return im.reduce(factor) if factor > 1 else im
     if not isinstance(source, str | os.PathLike):
         raise InputError(f"{source!r}: not a path or an image array")
-    return _open_pil(Path(source), max_pixels)
+    return _open_pil(Path(source), max_pixels, min_side)
 
 
 def composite_on_white(im: Image.Image) -> Image.Image:
@@ -186,20 +210,23 @@ def composite_on_white(im: Image.Image) -> Image.Image:
     return Image.alpha_composite(white, im).convert("RGB")
 
 
-def load_photo(source: PhotoSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def load_photo(source: PhotoSource, max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int = 1) -> np.ndarray:
     """A photo as an (H,W,3) uint8 RGB array; transparency composited on white.
 
     source: a path, or an (H,W), (H,W,1|3|4) array (uint8, uint16 or float in [0,1]).
     max_pixels: larger photos are downscaled by an integer factor while decoding.
+    min_side: images with a side shorter than this are refused (MIN_PHOTO_SIDE for a portrait).
     Raises InputError (one line naming the file) for anything that is not a usable image.
     """
-    im = composite_on_white(_load_pil(source, max_pixels))
+    im = composite_on_white(_load_pil(source, max_pixels, min_side))
     return np.asarray(im, dtype=np.uint8).copy()
 
 
-def load_photo_rgba(source: PhotoSource, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+def load_photo_rgba(
+    source: PhotoSource, max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int = 1
+) -> np.ndarray:
     """A photo as an (H,W,4) uint8 RGBA array (alpha 255 where the file has no alpha)."""
-    im = _load_pil(source, max_pixels)
+    im = _load_pil(source, max_pixels, min_side)
     return np.asarray(im.convert("RGBA"), dtype=np.uint8).copy()
 
 

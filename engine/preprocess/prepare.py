@@ -5,6 +5,8 @@ Divergences from the reference, on purpose (see docs/INSTANT.md):
   512 crop rather than the whole photo, and the crop is composited on white after the
   resize rather than before; a photo that has its own transparency uses that as the matte.
 - The no-crop path keeps the aspect ratio (white padding) where FaceLift stretches to 512x512.
+- The matte is 0 wherever the canvas lies beyond the photo's edge (a face cut by the frame):
+  the segmenter tends to call that white padding "person", which gave the head a white cap.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import numpy as np
 from PIL import Image
 
 from engine.api import CancelToken, InputError
-from engine.io.images import composite_on_white, load_photo_rgba
+from engine.io.images import MIN_PHOTO_SIDE, composite_on_white, load_photo_rgba
 from engine.preprocess import mediapipe_graphs as mpg
 from engine.preprocess.face import find_face
 from engine.preprocess.framing import apply_crop, apply_fit, canvas_size, plan_crop, plan_fit
@@ -60,6 +62,16 @@ def composite_white(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     return np.clip(np.rint(out), 0, 255).astype(np.uint8)
 
 
+def _footprint(paste: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
+    """(n,n) float32: 1 where the photo was pasted on the canvas (at ``paste``, ``size`` = (w,h)),
+    0 on the white padding around it."""
+    n = canvas_size()
+    mask = np.zeros((n, n), np.float32)
+    x, y = paste
+    mask[max(0, y) : max(0, y + size[1]), max(0, x) : max(0, x + size[0])] = 1.0
+    return mask
+
+
 def _check(cancel: CancelToken | None) -> None:
     if cancel is not None:
         cancel.raise_if_cancelled()
@@ -77,7 +89,7 @@ def preprocess_photo(
     no face, and the loader's InputErrors for unusable files.
     """
     name = _describe(image)
-    rgba = load_photo_rgba(image)
+    rgba = load_photo_rgba(image, min_side=MIN_PHOTO_SIDE)
     own_alpha = bool((rgba[:, :, 3] < 255).any())
     photo_rgba = Image.fromarray(rgba, "RGBA")
     photo = composite_on_white(photo_rgba)
@@ -93,6 +105,8 @@ def preprocess_photo(
         plan = plan_crop(photo.width, photo.height, face)
         transform = (*plan.scale_xy, float(plan.shift[0]), float(plan.shift[1]))
         crop = apply_crop(photo, plan)
+        left, top, right, bottom = plan.crop
+        footprint = _footprint(plan.paste, (max(0, right - left), max(0, bottom - top)))
         crop_alpha = apply_crop(photo_rgba.getchannel("A"), plan, fill=0) if own_alpha else None
         corners = plan.to_canvas(np.array(face.box, dtype=np.float64).reshape(2, 2))
         face_box = (float(corners[0, 0]), float(corners[0, 1]), float(corners[1, 0]), float(corners[1, 1]))
@@ -118,6 +132,7 @@ def preprocess_photo(
         fit = plan_fit(photo.width, photo.height)
         transform = (*fit.scale_xy, float(fit.paste[0]), float(fit.paste[1]))
         crop = apply_fit(photo, fit)
+        footprint = _footprint(fit.paste, fit.scaled)
         crop_alpha = apply_fit(photo_rgba.getchannel("A"), fit, fill=0) if own_alpha else None
         notes.append("auto-crop off: whole photo fitted into 512x512, aspect ratio kept, white padding")
     _check(cancel)
@@ -127,7 +142,9 @@ def preprocess_photo(
         alpha = np.asarray(crop_alpha, dtype=np.float32) / np.float32(255.0)
         notes.append("background: the photo's own transparency")
     else:
-        alpha = mpg.segment_person(crop_rgb)
+        # Where the canvas lies beyond the photo's edge there is nothing: the segmenter may call
+        # that white "person" (a face cut by the frame gets a white cap), so it is cleared.
+        alpha = mpg.segment_person(crop_rgb) * footprint
         notes.append("background removed (mediapipe selfie segmentation), composited on white")
     return Prepared(composite_white(crop_rgb, alpha), alpha, face_box, landmarks, score, notes, transform)
 
@@ -135,7 +152,7 @@ def preprocess_photo(
 def prepare_given(image: str | os.PathLike[str] | np.ndarray) -> Prepared:
     """Take an already prepared crop as is (``--no-preprocess``): resized to 512x512 when it
     is not that size; alpha kept when the image has one, else None."""
-    rgba = load_photo_rgba(image)
+    rgba = load_photo_rgba(image, min_side=MIN_PHOTO_SIDE)
     n = canvas_size()
     im = Image.fromarray(rgba, "RGBA")
     notes = ["taken as given (no preprocessing)"]
