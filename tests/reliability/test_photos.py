@@ -37,7 +37,6 @@ from photos_cases import (
     make_one_pixel,
     make_palette_alpha,
     make_png16,
-    make_random_bytes,
     make_three_faces,
     make_truncated_jpeg,
     make_truncated_png,
@@ -60,6 +59,10 @@ reads, as it does for every normal user."""
 
 def _ids(case: BadCase) -> str:
     return case.name
+
+
+def make_case(name: str) -> BadCase:
+    return next(c for c in BAD_CASES if c.name == name)
 
 
 def _mean_diff(a: np.ndarray, b: np.ndarray) -> float:
@@ -149,7 +152,7 @@ def test_engine_unreadable_file_injected(
     _deny_reading(monkeypatch, path)
     with pytest.raises(InputError) as err:
         _run(instant, path)
-    assert_message(str(err.value), str(path), "cannot be read", "permission denied")
+    assert_message(str(err.value), str(path), "cannot be read (permission denied)")
 
 
 @pytest.mark.parametrize(
@@ -330,7 +333,7 @@ def test_cli_folder_named_like_a_photo(capsys: pytest.CaptureFixture[str], tmp_p
     path = make_folder(tmp_path)
     out = tmp_path / "out"
     run = _cli(capsys, "reconstruct", path, "-o", out, *CLI_FAST)
-    assert_one_line_error(run, 2, str(path), "no images in this folder")
+    assert_one_line_error(run, 2, str(path), "no images in this folder (.png, .jpg, .jpeg, .webp, ...)")
     assert not out.exists()
 
 
@@ -341,7 +344,7 @@ def test_cli_unreadable_injected(
     _deny_reading(monkeypatch, path)
     out = tmp_path / "out"
     run = _cli(capsys, "reconstruct", path, "-o", out, *CLI_FAST)
-    assert_one_line_error(run, 2, str(path), "permission denied")
+    assert_one_line_error(run, 2, str(path), "cannot be read (permission denied)")
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -403,7 +406,7 @@ def test_cli_subprocess_single_bad_photo(tmp_path: Path) -> None:
     path = make_truncated_jpeg(tmp_path)
     out = tmp_path / "out"
     run = run_cli("reconstruct", path, "-o", out, *CLI_FAST)
-    assert_one_line_error(run, 2, str(path), "damaged", "truncated")
+    assert_one_line_error(run, 2, str(path), *make_case("truncated-jpeg").problem)
     assert not out.exists() or not any(out.iterdir())
     assert_nothing_partial(tmp_path)
 
@@ -412,12 +415,8 @@ def test_cli_subprocess_batch_of_good_and_bad(tmp_path: Path) -> None:
     """Good photos are written, each bad one gets its own line, the exit code is 1."""
     good = [make_unicode_path(tmp_path)]
     bad = {
-        make_empty(tmp_path): ("empty file",),
-        make_random_bytes(tmp_path): ("not an image",),
-        make_truncated_png(tmp_path): ("damaged",),
-        make_one_pixel(tmp_path): ("too small", "32"),
-        make_bomb(tmp_path): ("too large",),
-        make_no_face(tmp_path): ("no face found",),
+        case.make(tmp_path): case.problem
+        for case in map(make_case, ("empty", "random-bytes", "truncated-png", "1x1", "bomb", "no-face"))
     }
     out = tmp_path / "out"
     run = run_cli("reconstruct", *list(bad)[:3], good[0], *list(bad)[3:], "-o", out, *CLI_FAST)
@@ -449,7 +448,7 @@ def test_cli_subprocess_unreadable_file(tmp_path: Path) -> None:
     path = make_unreadable(folder)
     out = tmp_path / "out"
     run = run_cli("reconstruct", path, "-o", out, *CLI_FAST, wrapper=DROP_DAC)
-    assert_one_line_error(run, 2, str(path), "cannot be read", "permission denied")
+    assert_one_line_error(run, 2, str(path), "cannot be read (permission denied)")
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -485,14 +484,10 @@ def test_gui_bad_photos_leave_the_window_as_it_was(
     locked = make_unreadable(tmp_path)
     _deny_reading(monkeypatch, locked)
     cases: list[tuple[Path, tuple[str, ...]]] = [
-        (make_empty(tmp_path), ("empty file",)),
-        (make_random_bytes(tmp_path), ("not an image",)),
-        (make_truncated_jpeg(tmp_path), ("damaged", "truncated")),
-        (make_bomb(tmp_path), ("too large",)),
-        (make_folder(tmp_path), ("folder",)),
-        (make_one_pixel(tmp_path), ("too small", "32")),
-        (locked, ("permission denied",)),
+        (make_case(name).make(tmp_path), make_case(name).problem)
+        for name in ("empty", "random-bytes", "truncated-jpeg", "bomb", "folder", "1x1")
     ]
+    cases.append((locked, ("cannot be read (permission denied)",)))
     for i, (path, words) in enumerate(cases):
         window.last_failure_dialog = None
         if i % 2:
@@ -521,7 +516,7 @@ def test_gui_no_face_fails_then_auto_crop_off_succeeds(qtbot: Any, gui_window: A
         assert window.reconstruct()
     dialog = window.last_failure_dialog
     assert dialog is not None and dialog.windowTitle() == "Reconstruction failed"
-    assert_message(dialog.reason_label.text(), str(cup), "no face found", "try without auto-crop")
+    assert_message(dialog.reason_label.text(), str(cup), "no face found — try without auto-crop")
     assert window.result is None and window.reconstruct_action.isEnabled()
     window.parameters_panel.auto_crop.setChecked(False)
     with qtbot.waitSignal(window.run_finished, timeout=60_000) as finished:
