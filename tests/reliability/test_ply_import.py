@@ -235,7 +235,7 @@ def test_gui_drop_opens_ply_and_splat_as_gaussians_and_photos_as_photos(
     _drop(window, upper)
     assert len(window.result.gaussians) == 300
     photo = tmp_path / "face.png"
-    save_png(np.full((40, 30, 3), 128, np.uint8), photo)
+    save_png(np.full((40, 40, 3), 128, np.uint8), photo)
     _drop(window, photo)
     assert window.photo_path == photo and window.photo is not None
     assert len(window.result.gaussians) == 300  # a photo does not replace the scene
