@@ -156,6 +156,7 @@ def make_png16(folder: Path) -> Path:
 
 
 def make_cmyk_jpeg(folder: Path) -> Path:
+    """A CMYK JPEG as print workflows write it (inverted samples + an Adobe APP14 marker)."""
     path = folder / "print.jpg"
     Image.fromarray(astronaut()).convert("CMYK").save(path, format="JPEG", quality=95)
     return path

@@ -200,7 +200,11 @@ def test_16bit_png_has_the_right_brightness(
 
 
 def test_cmyk_jpeg_keeps_its_colours(instant: Any, tmp_path: Path, upright: ReconstructionResult) -> None:
+    from PIL import Image
+
     path = make_cmyk_jpeg(tmp_path)
+    with Image.open(path) as im:
+        assert im.mode == "CMYK" and "adobe" in im.info  # as Photoshop writes it
     assert _mean_diff(load_photo(path), astronaut()) < 6  # not inverted, not a negative
     result = _run(instant, path)
     _face_found(result)
@@ -477,8 +481,9 @@ def test_gui_bad_photos_leave_the_window_as_it_was(
     qtbot: Any, gui_window: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     window = gui_window()
-    good = make_astronaut_png(tmp_path)
+    good = make_unicode_path(tmp_path)  # "my photos/Zoë 写真.png"
     assert window.open_photo(good)
+    assert np.array_equal(window.photo, astronaut())
     assert window.parameters_panel.parameters().engine == "instant"  # no weights in this home
     assert window.reconstruct_action.isEnabled()
     locked = make_unreadable(tmp_path)
@@ -501,10 +506,15 @@ def test_gui_bad_photos_leave_the_window_as_it_was(
         assert window.photo_path == good  # the previous photo is still the one loaded
         assert window.reconstruct_action.isEnabled()
         assert window.progress_panel.reconstruct_button.isEnabled()
+    # A photo stored sideways (EXIF orientation 6) is dropped: it shows and runs upright.
+    rotated = make_exif_rotated(tmp_path, 6)
+    _drop(window, rotated)
+    assert window.photo_path == rotated and _mean_diff(window.photo, astronaut()) < 4
     with qtbot.waitSignal(window.run_finished, timeout=60_000) as finished:
         assert window.reconstruct()
-    assert len(finished.args[0].gaussians) > 10_000
-    assert window.result is finished.args[0]
+    result = finished.args[0]
+    assert window.result is result
+    _face_found(result)
 
 
 def test_gui_no_face_fails_then_auto_crop_off_succeeds(qtbot: Any, gui_window: Any, tmp_path: Path) -> None:
