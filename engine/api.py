@@ -46,6 +46,10 @@ class InputError(FaceLiftError):
     """The user's input (photo, PLY, view images, arguments) is unusable."""
 
 
+class NoFaceFound(InputError):
+    """Auto-crop found no face in the photo; running without auto-crop may still work."""
+
+
 class WeightsError(FaceLiftError):
     """Model weights are missing, incomplete, corrupt or of the wrong shape."""
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from engine.api import CancelToken, InputError
+from engine.api import CancelToken, NoFaceFound
 from engine.io.images import MIN_PHOTO_SIDE, composite_on_white, load_photo_rgba
 from engine.preprocess import mediapipe_graphs as mpg
 from engine.preprocess.face import find_face
@@ -85,7 +85,7 @@ def preprocess_photo(
     """Load a photo, find and frame the face like FaceLift, matte it, composite on white.
 
     auto_crop=False fits the whole photo into 512x512 (aspect kept, white padding).
-    Raises InputError "<file>: no face found — try without auto-crop" when auto-crop finds
+    Raises NoFaceFound (an InputError) "<file>: no face found — try without auto-crop" when auto-crop finds
     no face, and the loader's InputErrors for unusable files.
     """
     name = _describe(image)
@@ -100,7 +100,7 @@ def preprocess_photo(
     if auto_crop:
         search = find_face(photo, cancel)
         if search.face is None:
-            raise InputError(f"{name}: no face found — try without auto-crop")
+            raise NoFaceFound(f"{name}: no face found — try without auto-crop")
         face = search.face
         plan = plan_crop(photo.width, photo.height, face)
         transform = (*plan.scale_xy, float(plan.shift[0]), float(plan.shift[1]))

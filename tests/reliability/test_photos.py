@@ -45,7 +45,7 @@ from photos_cases import (
 )
 from reliability_harness import CliRun, assert_message, assert_nothing_partial, assert_one_line_error, run_cli
 
-from engine.api import InputError, ReconstructionRequest, ReconstructionResult
+from engine.api import InputError, NoFaceFound, ReconstructionRequest, ReconstructionResult
 from engine.io import images
 from engine.io.images import MIN_PHOTO_SIDE, load_photo
 
@@ -101,6 +101,7 @@ def test_engine_refuses_unusable_photo(instant: Any, tmp_path: Path, case: BadCa
     with pytest.raises(InputError) as err:
         _run(instant, path)
     assert_message(str(err.value), str(path), *case.problem)
+    assert isinstance(err.value, NoFaceFound) == (case.name == "no-face")
 
 
 def test_minimum_size_is_the_named_constant(instant: Any, tmp_path: Path) -> None:
@@ -327,7 +328,9 @@ def test_cli_single_unusable_photo(capsys: pytest.CaptureFixture[str], tmp_path:
     path = case.make(tmp_path)
     out = tmp_path / "out"
     run = _cli(capsys, "reconstruct", path, "-o", out, *CLI_FAST)
-    assert_one_line_error(run, 2, str(path), *case.problem)
+    line = assert_one_line_error(run, 2, str(path), *case.problem)
+    if case.name == "no-face":
+        assert line.endswith("try without auto-crop (--no-auto-crop)")  # the CLI names its flag
     assert not out.exists() or not any(out.iterdir())  # no folder, staging or temp file
     assert_nothing_partial(tmp_path)
 
