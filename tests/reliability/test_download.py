@@ -159,7 +159,7 @@ def test_corrupt_file_that_arrives_whole_is_not_installed_and_is_fetched_again(
     hub.corrupt.add(str(CKPT))
     with pytest.raises(WeightsError) as info:
         w.download_weights(target)
-    assert_message(str(info.value), "gslrm", "corrupt", "run again")
+    assert_message(str(info.value), "gslrm", "corrupt", "1 broken file(s) removed", "run again")
     assert not target.exists() and w.find_weights(None) is None
     assert not (w.staging_dir(target) / CKPT).exists()  # the bad file is not kept
 
