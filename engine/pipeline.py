@@ -99,6 +99,7 @@ def _prepare(request: ReconstructionRequest, on_progress: ProgressCallback, canc
         prepared = preprocess_photo(image, auto_crop=request.auto_crop, cancel=cancel)
     else:
         prepared = prepare_given(image)
+    cancel.raise_if_cancelled()  # the matting at its end has no check of its own
     on_progress(ProgressEvent("preprocess", 1, 1, "preprocessed", preview=prepared.image))
     return prepared
 
@@ -396,7 +397,9 @@ class FaceLiftEngine:
             )
             raw = self._guard_oom(
                 "running GS-LRM",
-                lambda: lrm.reconstruct(lrm_views, cameras=None, apply_filter=False, cancel=token),
+                lambda: lrm.reconstruct(
+                    lrm_views, cameras=None, apply_filter=False, cancel=token, on_progress=on_progress
+                ),
             )
             gaussians = raw.filter()
         token.raise_if_cancelled()
@@ -577,8 +580,9 @@ def write_outputs(
 
     def step(message: str) -> None:
         nonlocal done
-        token.raise_if_cancelled()
+        # report, then check: a cancel made on seeing "writing X" stops before X is written
         on_progress(ProgressEvent("write", done, steps, message))
+        token.raise_if_cancelled()
         done += 1
 
     try:

@@ -129,9 +129,11 @@ class GSLRMReconstructor:
         on_progress(ProgressEvent("gslrm", 0, n_layers, "GS-LRM: reconstructing"))
 
         def between_layers(i: int) -> None:
+            # Report first, then check: a cancel made during layer i+1 or on seeing its event
+            # stops before layer i+2 starts (a layer of the full model takes ~1 min on a CPU).
+            on_progress(ProgressEvent("gslrm", i + 1, n_layers, f"GS-LRM: layer {i + 1}/{n_layers}"))
             if cancel is not None and cancel.cancelled:
                 raise Cancelled("cancelled by the user during GS-LRM")
-            on_progress(ProgressEvent("gslrm", i + 1, n_layers, f"GS-LRM: layer {i + 1}/{n_layers}"))
 
         if cancel is not None:
             cancel.raise_if_cancelled()

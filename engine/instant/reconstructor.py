@@ -65,9 +65,9 @@ class InstantReconstructor:
         total = len(STAGES)
 
         def stage(i: int, message: str) -> None:
-            if cancel is not None:
-                cancel.raise_if_cancelled()
             on_progress(ProgressEvent("instant", i, total, message))
+            if cancel is not None:  # after the report: a cancel on seeing stage i skips its work
+                cancel.raise_if_cancelled()
 
         stage(0, "finding the face mesh")
         landmarks = mpg.face_mesh(image)

@@ -118,9 +118,9 @@ class MultiViewDiffusion:
             if cancel is not None:
                 cancel.raise_if_cancelled()
 
-        if cancel is not None:
-            cancel.raise_if_cancelled()
         on_progress(ProgressEvent(STAGE, step=0, total=steps, message="encoding the input image"))
+        if cancel is not None:  # after the report, like every step: no encode once cancelled
+            cancel.raise_if_cancelled()
         try:
             return sample_views(
                 comps,
