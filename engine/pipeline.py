@@ -403,8 +403,11 @@ class FaceLiftEngine:
             )
             gaussians = raw.filter()
         token.raise_if_cancelled()
+        layers = int(getattr(getattr(lrm, "config", None), "n_layer", 1))  # GS-LRM reported k/layers
         on_progress(
-            ProgressEvent("gslrm", 1, 1, f"{len(gaussians):,} Gaussians after filtering ({len(raw):,} raw)")
+            ProgressEvent(
+                "gslrm", layers, layers, f"{len(gaussians):,} Gaussians after filtering ({len(raw):,} raw)"
+            )
         )
         info.update(
             device=str(getattr(lrm, "device", self.device)),

@@ -141,3 +141,77 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 def engine_threads() -> set[str]:
     """Names of the Python threads alive now (a cancelled run must not leave one behind)."""
     return {t.name for t in threading.enumerate() if t.is_alive()}
+
+
+class ProgressGate:
+    """Holds the GUI's engine worker at one progress event until the test lets it go.
+
+    Connected directly (it runs on the worker thread, before the engine's next cancel check),
+    so the GUI thread can act -- see the stage on the progress panel, press Cancel -- while the
+    run is known to be exactly at that event.
+    """
+
+    def __init__(self, signal: Any, stage: str, step: int) -> None:
+        from PySide6.QtCore import Qt
+
+        self.stage, self.step = stage, step
+        self.reached = threading.Event()
+        self.release = threading.Event()
+        self._signal = signal
+        signal.connect(self._on_progress, Qt.ConnectionType.DirectConnection)
+
+    def _on_progress(self, event: ProgressEvent) -> None:
+        if not self.reached.is_set() and (event.stage, event.step) == (self.stage, self.step):
+            self.reached.set()
+            self.release.wait(30)
+
+    def close(self) -> None:
+        self.release.set()
+        self._signal.disconnect(self._on_progress)
+
+
+def interrupt_cli(args: list[str], wait_for: str, timeout: float = 240) -> tuple[int, str]:
+    """Run ``facelift ARGS`` like a terminal would and press Ctrl+C once ``wait_for`` shows up
+    on its stderr (tqdm's progress text). Ctrl+C signals the whole foreground process group,
+    so the CLI gets its own group and SIGINT goes to all of it (ffmpeg included).
+
+    Returns (exit code, everything written to stderr).
+    """
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from reliability_harness import REPO as HARNESS_REPO
+
+    env = {**os.environ, "PYTHONPATH": str(HARNESS_REPO), "PYTHONIOENCODING": "utf-8"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=str(HARNESS_REPO),
+        start_new_session=True,
+    )
+    assert proc.stderr is not None
+    os.set_blocking(proc.stderr.fileno(), False)
+    seen = b""
+    deadline = time.monotonic() + timeout
+    sent = False
+    while proc.poll() is None and time.monotonic() < deadline:
+        chunk = proc.stderr.read() or b""
+        seen += chunk
+        if not sent and wait_for.encode() in seen:
+            os.killpg(proc.pid, signal.SIGINT)
+            sent = True
+        time.sleep(0.02)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise AssertionError(f"facelift did not end in {timeout} s; stderr:\n{seen.decode(errors='replace')}")
+    os.set_blocking(proc.stderr.fileno(), True)
+    seen += proc.stderr.read()
+    text = seen.decode("utf-8", "replace")
+    assert sent, f"{wait_for!r} never appeared before the run ended (exit {proc.returncode}):\n{text}"
+    return proc.returncode, text

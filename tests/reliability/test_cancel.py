@@ -18,13 +18,15 @@ import pytest
 from cancel_cases import (
     ASTRONAUT,
     CancelAt,
+    ProgressGate,
     WorkLog,
     assert_same_result,
     cancel_during,
     engine_threads,
+    interrupt_cli,
     snapshot,
 )
-from reliability_harness import assert_nothing_partial
+from reliability_harness import assert_nothing_partial, leftovers
 
 from engine.api import Cancelled, CancelToken, ReconstructionRequest, ReconstructionResult
 from engine.pipeline import FaceLiftEngine, InstantEngine, write_outputs
@@ -34,7 +36,8 @@ LAYERS = 2  # transformer layers of the tiny GS-LRM
 
 
 def _facelift_request(**kw: object) -> ReconstructionRequest:
-    return ReconstructionRequest(image=ASTRONAUT, engine="facelift", num_steps=STEPS, **kw)  # type: ignore[arg-type]
+    kw.setdefault("image", ASTRONAUT)
+    return ReconstructionRequest(engine="facelift", num_steps=STEPS, **kw)  # type: ignore[arg-type]
 
 
 def _instant_request() -> ReconstructionRequest:
@@ -51,6 +54,18 @@ def facelift_reference(conformance_dir: Path) -> ReconstructionResult:
 def facelift_engine(conformance_dir: Path) -> FaceLiftEngine:
     """One engine that every FaceLift cancel case cancels and then runs again."""
     return FaceLiftEngine(conformance_dir, device="cpu")
+
+
+def _setup(
+    engine: FaceLiftEngine, reference: ReconstructionResult, front_end: bool, monkeypatch: pytest.MonkeyPatch
+) -> ReconstructionRequest:
+    """The request of a case. Cases about diffusion and GS-LRM skip the front end (face search,
+    matting, instant preview: ~1 s a run): they feed the reference's own 512x512 crop with
+    preprocess=False and no preview, which gives the same views and Gaussians."""
+    if front_end:
+        return _facelift_request()
+    monkeypatch.setattr(engine, "preview", False)
+    return _facelift_request(image=reference.input_image, preprocess=False)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +104,7 @@ def test_facelift_cancel_at_event_then_next_run_is_unchanged(
     limits: dict[str, int],
 ) -> None:
     engine = facelift_engine
+    request = _setup(engine, facelift_reference, stage in ("preprocess", "preview"), monkeypatch)
     models_before = (engine._mv, engine._lrm)
     threads_before = engine_threads()
     work = WorkLog(monkeypatch)
@@ -96,7 +112,7 @@ def test_facelift_cancel_at_event_then_next_run_is_unchanged(
     at = CancelAt(token, stage, step)
 
     with pytest.raises(Cancelled):
-        engine.run(_facelift_request(), at, token)
+        engine.run(request, at, token)
 
     assert at.hit
     assert at.after() == [], f"progress went on after the cancel: {at.after()}"
@@ -108,7 +124,7 @@ def test_facelift_cancel_at_event_then_next_run_is_unchanged(
     assert engine_threads() <= threads_before
 
     work.clear()
-    again = engine.run(_facelift_request(), cancel=CancelToken())
+    again = engine.run(request, cancel=CancelToken())
     assert work.count("denoise") == STEPS and work.count("gslrm block") == LAYERS
     assert_same_result(again, facelift_reference)
 
@@ -144,20 +160,22 @@ def test_facelift_cancel_inside_a_stage_stops_before_the_next_unit_of_work(
     limits: dict[str, int],
 ) -> None:
     engine = facelift_engine
+    front_end = work_name in ("face search", "matting", "instant")
+    request = _setup(engine, facelift_reference, front_end, monkeypatch)
     work = WorkLog(monkeypatch)
     token = CancelToken()
     work.on[work_name] = cancel_during(token, nth)
     events: list[tuple[str, int]] = []
 
     with pytest.raises(Cancelled):
-        engine.run(_facelift_request(), lambda e: events.append((e.stage, e.step)), token)
+        engine.run(request, lambda e: events.append((e.stage, e.step)), token)
 
     for name, allowed in limits.items():
         assert work.count(name) == allowed, f"{name}: ran {work.count(name)}x, allowed {allowed}"
     if work_name != "gslrm block":
         assert work.count("gslrm block") == 0 and not any(stage == "gslrm" for stage, _ in events)
     work.clear()
-    assert_same_result(engine.run(_facelift_request()), facelift_reference)
+    assert_same_result(engine.run(request), facelift_reference)
 
 
 def test_gslrm_checks_cancel_between_every_layer_of_a_deep_model() -> None:
@@ -231,7 +249,7 @@ def test_instant_cancel_at_each_stage_then_next_run_is_unchanged(
 # Export: every step of write_outputs
 # ---------------------------------------------------------------------------------------------
 
-FRAMES = 4
+FRAMES = 3
 WRITE_POINTS: list[tuple[str, int]] = [
     ("write", 0),  # input.png
     ("write", 1),  # multiview.png
@@ -315,3 +333,175 @@ def test_export_cancel_while_rendering_output_png(
         _write(export_result, tmp_path / "out", cancel=token)
     assert len(calls) == 3
     assert list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------------------------
+# GUI: the real window, real engines (FaceLift on the tiny weights), the user presses Cancel
+# ---------------------------------------------------------------------------------------------
+
+GUI_STEPS = 10  # the window's minimum
+GUI_POINTS = [("preprocess", 0), ("diffusion", 2), ("gslrm", 1)]
+
+
+@pytest.mark.slow
+def test_gui_cancel_at_each_stage_returns_to_idle_and_keeps_the_result(
+    qtbot,  # type: ignore[no-untyped-def]
+    gui_window,
+    conformance_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from PySide6.QtCore import Qt
+
+    from facelift_desktop.panels.progress_panel import STAGE_TITLES
+
+    monkeypatch.setenv("FACELIFT_WEIGHTS", str(conformance_dir))
+    window = gui_window()
+    assert window.weights_dir == conformance_dir and window.parameters_panel.facelift_available
+    params = window.parameters_panel.parameters()
+    params.engine, params.num_steps, params.device = "facelift", GUI_STEPS, "cpu"
+    window.parameters_panel.set_parameters(params)
+    assert window.open_photo(ASTRONAUT)
+
+    def run_to_the_end() -> ReconstructionResult:
+        with qtbot.waitSignal(window.run_finished, timeout=120_000) as done:
+            assert window.reconstruct()
+        return done.args[0]  # type: ignore[no-any-return]
+
+    first = run_to_the_end()  # uninterrupted, on the window's fresh engine
+    assert first.info["num_steps"] == GUI_STEPS
+    (engine,) = window.engine_worker._engines.values()
+    models = (engine._mv, engine._lrm)
+
+    shown = first
+    for stage, step in GUI_POINTS:
+        gate = ProgressGate(window.engine_worker.progress, stage, step)
+        try:
+            with qtbot.waitSignal(window.run_cancelled, timeout=60_000):
+                assert window.reconstruct()
+                qtbot.waitUntil(gate.reached.is_set, timeout=60_000)
+                qtbot.waitUntil(
+                    lambda s=stage: window.progress_panel.stage_label.text() == STAGE_TITLES[s],
+                    timeout=10_000,
+                )
+                assert window.progress_panel.cancel_button.isEnabled()
+                qtbot.mouseClick(window.progress_panel.cancel_button, Qt.MouseButton.LeftButton)
+                assert window.status_message.text() == "Cancelling…"
+                gate.release.set()
+        finally:
+            gate.close()
+        # idle: Reconstruct on, Cancel off, "cancelled" said, the previous result still shown
+        assert not window.engine_worker.running
+        assert window.progress_panel.reconstruct_button.isEnabled() and window.reconstruct_action.isEnabled()
+        assert not window.progress_panel.cancel_button.isEnabled() and not window.cancel_action.isEnabled()
+        assert window.progress_panel.stage_label.text() == "Cancelled"
+        assert "cancelled" in window.status_message.text().lower()
+        assert window.result is shown
+        assert window.count_label.text() == f"Gaussians: {len(shown.gaussians):,}"
+        assert window.views_strip.views is not None
+        np.testing.assert_array_equal(window.views_strip.views, shown.views)
+        assert window.last_failure_dialog is None
+        (same_engine,) = window.engine_worker._engines.values()
+        assert same_engine is engine and (engine._mv, engine._lrm) == models
+
+        shown = run_to_the_end()
+        assert_same_result(shown, first)
+
+
+@pytest.fixture
+def gl_window(qtbot, isolated_home: Path, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A real MainWindow WITH its VisPy viewport and the real engine factory."""
+    from facelift_desktop.main_window import MainWindow
+    from facelift_desktop.settings import AppSettings
+    from viewer.canvas import configure_vispy
+
+    configure_vispy()
+    window = MainWindow(AppSettings.at_path(tmp_path / "settings.ini"), use_gl=True)
+    window.modal_dialogs = False
+    qtbot.addWidget(window)
+    window.resize(1100, 700)
+    window.show()
+    qtbot.waitExposed(window)
+    yield window
+    window.shutdown()
+
+
+@pytest.mark.gl
+@pytest.mark.slow
+def test_gui_turntable_export_cancelled_half_way_leaves_the_earlier_file(
+    qtbot,  # type: ignore[no-untyped-def]
+    gl_window,
+    tmp_path: Path,
+) -> None:
+    window = gl_window
+    assert window.open_photo(ASTRONAUT)
+    with qtbot.waitSignal(window.run_finished, timeout=120_000):
+        assert window.reconstruct()  # the instant engine: no weights in this home
+    window.viewport.viewer.settle()
+    out = tmp_path / "exports"
+    out.mkdir()
+    target = out / "astronaut_turntable.mp4"
+    target.write_bytes(b"an earlier export")
+
+    frames = 12
+    job = window.start_turntable_export(target, frames=frames, size=128, overwrite=True)
+    seen: list[int] = []
+
+    def on_progress(event) -> None:  # type: ignore[no-untyped-def]
+        seen.append(event.step)
+        if event.step == frames // 2:
+            window.cancel_export()  # the user presses "Cancel export" half-way
+
+    job.progress.connect(on_progress)
+    with qtbot.waitSignal(job.cancelled, timeout=60_000):
+        pass
+    assert seen == list(range(1, frames // 2 + 1))
+    assert target.read_bytes() == b"an earlier export"
+    assert [p.name for p in out.iterdir()] == [target.name]  # no temp file left
+    assert window.progress_panel.stage_label.text() == "Export cancelled"
+    assert "no file was written" in window.status_message.text()
+    assert window.export_video_action.isEnabled() and window.progress_panel.reconstruct_button.isEnabled()
+
+    with qtbot.waitSignal(window.export_done, timeout=120_000):
+        window.start_turntable_export(target, frames=frames, size=128, overwrite=True)
+    import imageio_ffmpeg
+
+    assert imageio_ffmpeg.count_frames_and_secs(str(target))[0] == frames
+    assert [p.name for p in out.iterdir()] == [target.name]
+
+
+# ---------------------------------------------------------------------------------------------
+# CLI: Ctrl+C
+# ---------------------------------------------------------------------------------------------
+
+
+def _assert_interrupted(rc: int, stderr: str, out: Path) -> None:
+    assert rc == 130, f"exit {rc}; stderr:\n{stderr}"
+    assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
+    lines = [ln for ln in stderr.replace("\r", "\n").splitlines() if ln.startswith("facelift:")]
+    assert lines[-1] == "facelift: interrupted", stderr
+    assert not [ln for ln in lines if "error" in ln], stderr
+    assert not (out / "astronaut").exists() and leftovers(out) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_diffusion_exits_130_with_nothing_written(
+    conformance_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    args = ["reconstruct", str(ASTRONAUT), "-o", str(out), "--engine", "facelift"]
+    args += ["--weights", str(conformance_dir), "--device", "cpu", "--steps", "200", "--frames", "0"]
+    rc, stderr = interrupt_cli(args, wait_for="diffusion 3/200")
+    _assert_interrupted(rc, stderr, out)
+    assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_the_turntable_exits_130_with_no_partial_folder(
+    conformance_dir: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    args = ["reconstruct", str(ASTRONAUT), "-o", str(out), "--engine", "facelift"]
+    args += ["--weights", str(conformance_dir), "--device", "cpu", "--steps", "4", "--size", "32"]
+    rc, stderr = interrupt_cli(args, wait_for="turntable 3/150")
+    _assert_interrupted(rc, stderr, out)
+    assert not out.exists() or list(out.iterdir()) == []  # no staging folder, no temp video
