@@ -10,6 +10,7 @@ Cancels are injected deterministically: a progress callback that cancels on a gi
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 
@@ -371,6 +372,7 @@ def test_gui_cancel_at_each_stage_returns_to_idle_and_keeps_the_result(
     assert first.info["num_steps"] == GUI_STEPS
     (engine,) = window.engine_worker._engines.values()
     models = (engine._mv, engine._lrm)
+    threads, fds = len(os.listdir("/proc/self/task")), len(os.listdir("/proc/self/fd"))
 
     shown = first
     for stage, step in GUI_POINTS:
@@ -405,6 +407,8 @@ def test_gui_cancel_at_each_stage_returns_to_idle_and_keeps_the_result(
 
         shown = run_to_the_end()
         assert_same_result(shown, first)
+    # cancelled runs leave no thread or open file behind
+    assert len(os.listdir("/proc/self/task")) <= threads and len(os.listdir("/proc/self/fd")) <= fds
 
 
 @pytest.fixture
