@@ -43,9 +43,10 @@ def test_the_soak_machinery_sees_a_thread_and_a_file_leak(tmp_path: Path) -> Non
 
     def leaky_run(i: int) -> None:
         kept.append(open(tmp_path / f"f{i}", "w"))  # noqa: SIM115 (the leak is the point)
-        t = threading.Thread(target=stop.wait, daemon=True)
-        t.start()
-        kept.append(t)
+        for _ in range(2):
+            t = threading.Thread(target=stop.wait, daemon=True)
+            t.start()
+            kept.append(t)
 
     try:
         report = soak._measure("leaky", 4, 1, leaky_run, lambda _s: None)
@@ -54,9 +55,11 @@ def test_the_soak_machinery_sees_a_thread_and_a_file_leak(tmp_path: Path) -> Non
         for f in kept:
             if hasattr(f, "close"):
                 f.close()
-    assert report.end.fds == report.warm.fds + 3
-    assert report.end.py_threads == report.warm.py_threads + 3
-    assert report.end.os_threads == report.warm.os_threads + 3
+    # 3 runs after the warm-up leaked 3 files and 6 threads; threads that earlier tests left
+    # behind may end meanwhile, so only a lower bound is certain
+    assert report.end.fds >= report.warm.fds + 3
+    assert report.end.py_threads >= report.warm.py_threads + 3
+    assert report.end.os_threads >= report.warm.os_threads + 3
     problems = report.problems(max_growth_mb=200)
     assert any("open file descriptors grew" in p for p in problems)
     assert any("Python threads grew" in p for p in problems)
