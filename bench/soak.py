@@ -18,6 +18,10 @@ Goals (exit status 1 when one is missed, 0 otherwise; 2 on bad arguments):
   * no more Python threads, OS threads or open file descriptors at the end than after the
     warm-up.
 
+Phase "facelift" (with ``--facelift-weights DIR``): ``--runs-facelift`` (default 20) FaceLift
+runs, 4 diffusion steps, the seed changing each run, through one FaceLiftEngine on CPU -- for
+small weights such as the conformance fixtures: the torch path's threads, files and memory.
+
 Run: ``nice -n 10 xvfb-run -a -s "-screen 0 1920x1080x24 +extension GLX" .venv/bin/python bench/soak.py``.
 tests/reliability/test_soak.py runs the same machinery (``soak_api`` / ``soak_gui``) for a few runs.
 """
@@ -151,6 +155,24 @@ def soak_api(runs: int = 50, warmup: int = 1, log: Callable[[str], None] = print
     return report
 
 
+def soak_facelift(
+    weights: Path, runs: int = 20, warmup: int = 1, steps: int = 4, log: Callable[[str], None] = print
+) -> PhaseReport:
+    """``runs`` FaceLift reconstructions (diffusion -> GS-LRM, torch on the CPU) through one
+    FaceLiftEngine, the seed changing every run. Meant for small weights (the tiny conformance
+    set): it checks the torch path for leaks, not the released model's memory use."""
+    from engine.api import CancelToken, ReconstructionRequest
+    from engine.pipeline import FaceLiftEngine
+
+    engine = FaceLiftEngine(weights, device="cpu")
+
+    def one_run(i: int) -> None:
+        request = ReconstructionRequest(image=ASTRONAUT, engine="facelift", seed=i, num_steps=steps)
+        engine.run(request, cancel=CancelToken())
+
+    return _measure("facelift", runs, warmup, one_run, log)
+
+
 # --------------------------------------------------------------------------------------------
 # Phase gui
 # --------------------------------------------------------------------------------------------
@@ -273,6 +295,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs-api", type=int, default=50, help="engine-API runs (default 50)")
     parser.add_argument("--runs-gui", type=int, default=20, help="GUI runs (default 20)")
     parser.add_argument("--skip-gui", action="store_true", help="no GUI phase (no display needed)")
+    parser.add_argument(
+        "--facelift-weights",
+        type=Path,
+        default=None,
+        help="also soak the FaceLift engine on these (small) weights, e.g. the conformance fixtures",
+    )
+    parser.add_argument("--runs-facelift", type=int, default=20, help="FaceLift runs (default 20)")
     parser.add_argument("--warmup", type=int, default=1, help="runs before the 'after warm-up' sample")
     parser.add_argument("--max-growth-mb", type=float, default=200.0, help="RSS growth goal (default 200)")
     args = parser.parse_args(argv)
@@ -291,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         for var, sub in (("HOME", ""), ("XDG_DATA_HOME", "data"), ("XDG_CONFIG_HOME", "config")):
             os.environ[var] = str(Path(home) / sub)
         reports = [soak_api(args.runs_api, args.warmup)]
+        if args.facelift_weights is not None:
+            reports.append(soak_facelift(args.facelift_weights, args.runs_facelift, args.warmup))
         if not args.skip_gui:
             if not os.environ.get("DISPLAY"):
                 print(
