@@ -196,7 +196,7 @@ def _read_only_target(
 
 
 @pytest.mark.slow
-def test_cli_real_unwritable_folder_as_root_without_override(shared_dir, small_result) -> None:
+def test_cli_real_unwritable_folder_as_root_without_override(shared_dir, small_result, astronaut_png) -> None:
     """A real EACCES: root without CAP_DAC_OVERRIDE (setpriv) cannot write into a 0o555 folder."""
     if shutil.which("setpriv") is None:
         pytest.skip("setpriv (util-linux) is not installed")
@@ -208,7 +208,7 @@ def test_cli_real_unwritable_folder_as_root_without_override(shared_dir, small_r
     ]
     run = run_cli("render", good, "-o", ro / "x.png", "--size", "32", "--overwrite", wrapper=drop)
     assert_one_line_error(run, 2, str(ro / "x.png"), DENIED)
-    run = run_cli("reconstruct", good, "-o", ro / "out", "--engine", "instant", wrapper=drop)
+    run = run_cli("reconstruct", astronaut_png, "-o", ro / "out", "--engine", "instant", wrapper=drop)
     assert_one_line_error(run, 2, str(ro / "out"), DENIED)
     assert "using the instant engine" not in run.stderr  # refused before any model loads
     assert snapshot(ro) == before
