@@ -47,12 +47,14 @@ def run_cli(
     user: str | None = None,
     timeout: float = 300,
     wrapper: Sequence[str] = (),
+    python: str | None = None,
 ) -> CliRun:
-    """``facelift ARGS`` in a subprocess with this interpreter; ``user`` drops root to that user;
-    ``wrapper`` runs it under another command (e.g. setpriv dropping root's permission override)."""
+    """``facelift ARGS`` in a subprocess with this interpreter (or ``python``); ``user`` drops root
+    to that user; ``wrapper`` runs it under another command (e.g. setpriv dropping root's
+    permission override)."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "utf-8", **(env or {})}
     proc = subprocess.run(
-        [*wrapper, sys.executable, "-m", "engine.cli", *map(str, args)],
+        [*wrapper, python or sys.executable, "-m", "engine.cli", *map(str, args)],
         capture_output=True,
         text=True,
         encoding="utf-8",

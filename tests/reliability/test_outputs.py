@@ -152,23 +152,42 @@ def test_engine_writers_refuse_an_unwritable_folder(tmp_path, monkeypatch, small
     assert_nothing_partial(tmp_path)
 
 
-def _nobody_can_run_python() -> str:
-    """'' when user nobody can run this interpreter and import the repo, else why not."""
-    try:
-        probe = subprocess.run(
-            [sys.executable, "-c", "import engine.cli"],
-            user="nobody",
-            env={"PYTHONPATH": str(Path(__file__).resolve().parents[2]), "PATH": os.environ.get("PATH", "")},
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd="/",
-        )
-    except OSError as exc:  # e.g. the interpreter lives under root's 0700 home
-        return f"user nobody cannot run {sys.executable} ({os.path.realpath(sys.executable)}): {exc.strerror}"
-    if probe.returncode == 0:
-        return ""
-    return f"user nobody cannot run {sys.executable} with the repo on its path: {probe.stderr.strip()[-200:]}"
+def _python_for_nobody(home: Path) -> tuple[str, dict[str, str]]:
+    """An interpreter user nobody can run with this repo and its packages importable, and the
+    environment for it: this one, else the system's python of the same version with this
+    environment's site-packages on PYTHONPATH (this one may live under root's 0700 home).
+    Skips the test, saying why, when there is none."""
+    import sysconfig
+
+    repo = str(Path(__file__).resolve().parents[2])
+    site = sysconfig.get_paths()["purelib"]
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    reasons = []
+    for python, path in (
+        (sys.executable, repo),
+        (shutil.which(version, path="/usr/bin:/usr/local/bin"), f"{repo}:{site}"),
+    ):
+        if python is None:
+            reasons.append(f"no system {version}")
+            continue
+        env = {"PYTHONPATH": path, "HOME": str(home), "PATH": os.environ.get("PATH", "")}
+        try:
+            probe = subprocess.run(
+                [python, "-c", "import engine.cli, numpy, torch, PIL"],
+                user="nobody",
+                env=env,
+                capture_output=True,
+                text=True,
+                check=False,
+                cwd="/",
+            )
+        except OSError as exc:  # e.g. the interpreter lives under root's 0700 home
+            reasons.append(f"nobody cannot run {python} ({os.path.realpath(python)}): {exc.strerror}")
+            continue
+        if probe.returncode == 0:
+            return python, env
+        reasons.append(f"{python}: {probe.stderr.strip().splitlines()[-1:] or probe.returncode}")
+    pytest.skip("user nobody cannot run python with this repo: " + "; ".join(reasons))
 
 
 @pytest.fixture
@@ -217,12 +236,21 @@ def test_cli_real_unwritable_folder_as_root_without_override(shared_dir, small_r
 
 @pytest.mark.slow
 def test_cli_real_unwritable_folder_as_nobody(shared_dir, small_result) -> None:
-    why = _nobody_can_run_python()
-    if why:
-        pytest.skip(why)
+    """A real EACCES for an ordinary user: `facelift render` run as nobody into a 0o555 folder."""
+    python, env = _python_for_nobody(shared_dir)
     good, ro, before = _read_only_target(shared_dir, small_result)
     run = run_cli(
-        "render", good, "-o", ro / "x.png", "--size", "32", "--overwrite", user="nobody", cwd=shared_dir
+        "render",
+        good,
+        "-o",
+        ro / "x.png",
+        "--size",
+        "32",
+        "--overwrite",
+        user="nobody",
+        cwd=shared_dir,
+        env=env,
+        python=python,
     )
     assert_one_line_error(run, 2, str(ro / "x.png"), DENIED)
     assert snapshot(ro) == before
