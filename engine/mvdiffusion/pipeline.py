@@ -8,7 +8,8 @@ Usage::
     mvd.unload()                                                  # before GS-LRM runs
 
 Progress: one ``ProgressEvent(stage="diffusion", step=k, total=N)`` per denoising step.
-Cancel: checked after every step; raises :class:`engine.api.Cancelled` and skips the decode.
+Cancel: checked before the encode, after it and after every step; raises
+:class:`engine.api.Cancelled` and skips the decode.
 """
 
 from __future__ import annotations
@@ -131,6 +132,7 @@ class MultiViewDiffusion:
                 device=self.preset.device,
                 on_step=on_step,
                 use=self._placement.use,
+                after_encode=None if cancel is None else cancel.raise_if_cancelled,
             )
         except (MemoryError, torch.OutOfMemoryError) as exc:
             raise self._oom() from exc

@@ -185,6 +185,7 @@ def sample_views(
     on_step: StepCallback | None = None,
     use: Callable[[Any], Any] | None = None,
     trace: Trace | None = None,
+    after_encode: Callable[[], None] | None = None,
 ) -> np.ndarray:
     """Generate the views of one image.
 
@@ -193,6 +194,8 @@ def sample_views(
     use: context-manager factory placing a network on ``device`` while it runs (model offload);
         ``None`` = every network already sits on ``device``.
     trace: if given, filled with the intermediates and every random draw (tests, debugging).
+    after_encode: called once the input is encoded, before the first step (a cancel check:
+        it may raise to stop before any denoising step runs).
     Returns (num_views, R, R, 3) uint8 in prompt order.
     """
     from contextlib import nullcontext
@@ -209,6 +212,8 @@ def sample_views(
         with place(comps.image_encoder), place(comps.vae), place(comps.image_normalizer):
             class_labels, image_latents = encode_condition(comps, image, draws, dev, trace)
         _record(trace, "image_latents", image_latents)
+        if after_encode is not None:
+            after_encode()
         if do_cfg:
             text = torch.cat([text, text])
             class_labels = torch.cat([torch.zeros_like(class_labels), class_labels])

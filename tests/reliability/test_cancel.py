@@ -144,7 +144,7 @@ INSIDE_POINTS: list[tuple[str, int, dict[str, int]]] = [
     ("face search", 1, {"matting": 0, "instant": 0}),
     ("matting", 1, {"instant": 0, "encode": 0}),
     ("instant", 1, {"encode": 0}),  # the instant preview
-    ("encode", 1, {"denoise": 1, "decode": 0}),  # stops after the first step (no check inside)
+    ("encode", 1, {"denoise": 0, "decode": 0}),
     ("gslrm block", 1, {"gslrm block": 1, "gslrm heads": 0}),
 ]
 
