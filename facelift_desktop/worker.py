@@ -125,14 +125,25 @@ class EngineWorker(QObject):
         """Ask the current run to stop; safe from any thread. Takes effect at the next check."""
         self._token.cancel()
 
-    def _engine_for(self, request: ReconstructionRequest) -> Engine:
+    def _engine_for(self, request: ReconstructionRequest, token: CancelToken) -> Engine:
         key = (request.engine, str(request.weights_dir), request.device, request.memory_preset)
         if key not in self._engines:
             # another configuration of the same engine: free the old models first
             for old_key in [k for k in self._engines if k[0] == request.engine]:
                 self._engines.pop(old_key).unload()
             engine = self._factory(request.engine, request)
-            engine.load(self.progress.emit)
+
+            def on_load(event: ProgressEvent) -> None:
+                # FaceLift loads two networks (tens of seconds each on a CPU): a cancel made
+                # while the first loads stops before the second
+                self.progress.emit(event)
+                token.raise_if_cancelled()
+
+            try:
+                engine.load(on_load)
+            except Cancelled:
+                self._engines[key] = engine  # keep what did load; the next run loads the rest
+                raise
             self._engines[key] = engine
         return self._engines[key]
 
@@ -142,7 +153,7 @@ class EngineWorker(QObject):
         self.started.emit(request)
         try:
             token.raise_if_cancelled()
-            engine = self._engine_for(request)
+            engine = self._engine_for(request, token)
             token.raise_if_cancelled()
             result = engine.run(request, self.progress.emit, token)
             token.raise_if_cancelled()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,8 @@ LAYERS = 2  # transformer layers of the tiny GS-LRM
 
 def _facelift_request(**kw: object) -> ReconstructionRequest:
     kw.setdefault("image", ASTRONAUT)
-    return ReconstructionRequest(engine="facelift", num_steps=STEPS, **kw)  # type: ignore[arg-type]
+    kw.setdefault("num_steps", STEPS)
+    return ReconstructionRequest(engine="facelift", **kw)  # type: ignore[arg-type]
 
 
 def _instant_request() -> ReconstructionRequest:
@@ -349,11 +351,16 @@ def test_gui_cancel_at_each_stage_returns_to_idle_and_keeps_the_result(
     qtbot,  # type: ignore[no-untyped-def]
     gui_window,
     conformance_dir: Path,
+    facelift_engine: FaceLiftEngine,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from PySide6.QtCore import Qt
 
+    from engine.mvdiffusion.pipeline import MultiViewDiffusion
     from facelift_desktop.panels.progress_panel import STAGE_TITLES
+
+    # what an uninterrupted run gives (this module's engine gives what a fresh one does)
+    reference = facelift_engine.run(_facelift_request(num_steps=GUI_STEPS))
 
     monkeypatch.setenv("FACELIFT_WEIGHTS", str(conformance_dir))
     window = gui_window()
@@ -368,8 +375,34 @@ def test_gui_cancel_at_each_stage_returns_to_idle_and_keeps_the_result(
             assert window.reconstruct()
         return done.args[0]  # type: ignore[no-any-return]
 
-    first = run_to_the_end()  # uninterrupted, on the window's fresh engine
+    # The window's first run: Cancel pressed while the diffusion models load. GS-LRM is then
+    # never loaded; the next run loads it and gives the uninterrupted result.
+    loading, go_on = threading.Event(), threading.Event()
+    real_from_weights = MultiViewDiffusion.from_weights
+
+    def slow_from_weights(*args: object, **kwargs: object) -> object:
+        loading.set()
+        go_on.wait(30)
+        return real_from_weights(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(MultiViewDiffusion, "from_weights", staticmethod(slow_from_weights))
+    try:
+        with qtbot.waitSignal(window.run_cancelled, timeout=60_000):
+            assert window.reconstruct()
+            qtbot.waitUntil(loading.is_set, timeout=60_000)
+            assert window.progress_panel.stage_label.text() == STAGE_TITLES["load"]
+            qtbot.mouseClick(window.progress_panel.cancel_button, Qt.MouseButton.LeftButton)
+            go_on.set()
+    finally:
+        go_on.set()
+    assert window.result is None and window.count_label.text() == "Gaussians: —"
+    assert window.progress_panel.reconstruct_button.isEnabled()
+    (engine,) = window.engine_worker._engines.values()
+    assert engine._mv is not None and engine._lrm is None  # stopped before loading GS-LRM
+
+    first = run_to_the_end()
     assert first.info["num_steps"] == GUI_STEPS
+    assert_same_result(first, reference)
     (engine,) = window.engine_worker._engines.values()
     models = (engine._mv, engine._lrm)
     threads, fds = len(os.listdir("/proc/self/task")), len(os.listdir("/proc/self/fd"))
