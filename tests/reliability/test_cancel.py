@@ -390,7 +390,7 @@ def test_gui_cancel_at_each_stage_returns_to_idle_and_keeps_the_result(
         with qtbot.waitSignal(window.run_cancelled, timeout=60_000):
             assert window.reconstruct()
             qtbot.waitUntil(loading.is_set, timeout=60_000)
-            assert window.progress_panel.stage_label.text() == STAGE_TITLES["load"]
+            qtbot.waitUntil(lambda: window.progress_panel.stage_label.text() == STAGE_TITLES["load"])
             qtbot.mouseClick(window.progress_panel.cancel_button, Qt.MouseButton.LeftButton)
             go_on.set()
     finally:
