@@ -2,13 +2,22 @@
 
 Each graph is created once per process and used under its own lock (a mediapipe graph is
 not safe to call from two threads at once). All functions take RGB uint8 (H,W,3) arrays.
+
+mediapipe's C++ side writes warnings (TFLite delegates, "feedback manager", NORM_RECT) straight
+to file descriptor 2 -- absl logs there before ``absl::InitializeLog``, which GLOG_minloglevel
+does not reach -- so every CLI run printed a screenful of them around its one-line result.
+Graph creation and ``process`` calls run with fd 2 pointed at /dev/null; set
+``FACELIFT_NATIVE_LOGS=1`` to see them. (Other threads' stderr writes during those calls, tens of
+milliseconds each, are dropped too; the window's log panel is not affected.)
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,13 +27,45 @@ os.environ.setdefault("GLOG_minloglevel", "2")  # keep mediapipe's C++ INFO line
 
 _graphs: dict[str, tuple[Any, threading.Lock]] = {}
 _graphs_lock = threading.Lock()
+_stderr_lock = threading.Lock()  # always taken last: fd 2 is shared by the whole process
+
+
+@contextlib.contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """Point file descriptor 2 at /dev/null while mediapipe's native code runs (see above)."""
+    if os.environ.get("FACELIFT_NATIVE_LOGS") == "1":
+        yield
+        return
+    with _stderr_lock:
+        try:
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):  # no stderr at all (a windowed app)
+            yield
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, 2)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            os.close(devnull)
 
 
 def _graph(key: str, make: Callable[[], Any]) -> tuple[Any, threading.Lock]:
     with _graphs_lock:
         if key not in _graphs:
-            _graphs[key] = (make(), threading.Lock())
+            with _native_stderr_silenced():
+                _graphs[key] = (make(), threading.Lock())
         return _graphs[key]
+
+
+def _process(key: str, make: Callable[[], Any], image: np.ndarray) -> Any:
+    """Run the graph ``key`` (created by ``make`` on first use) on an RGB uint8 image."""
+    graph, lock = _graph(key, make)
+    with lock, _native_stderr_silenced():
+        return graph.process(np.ascontiguousarray(image))
 
 
 def _solutions() -> Any:
@@ -55,15 +96,14 @@ class Detection:
 
 def detect_faces(image: np.ndarray, model: int = 0, min_score: float = 0.5) -> list[Detection]:
     """face_detection(model_selection=model) on an RGB uint8 (H,W,3) image, best first."""
-    graph, lock = _graph(
+    result = _process(
         f"detect{model}",
         lambda: _solutions().face_detection.FaceDetection(
             model_selection=model, min_detection_confidence=min(min_score, 0.5)
         ),
+        image,
     )
     h, w = image.shape[:2]
-    with lock:
-        result = graph.process(np.ascontiguousarray(image))
     out = []
     for det in result.detections or []:
         score = float(det.score[0])
@@ -79,15 +119,14 @@ def detect_faces(image: np.ndarray, model: int = 0, min_score: float = 0.5) -> l
 def face_mesh(image: np.ndarray) -> np.ndarray | None:
     """478 refined landmarks of the most prominent face, (478,3) float64 in pixels of the
     image (x, y; z in the same pixel scale as x, smaller = nearer), or None when no face."""
-    graph, lock = _graph(
+    result = _process(
         "mesh",
         lambda: _solutions().face_mesh.FaceMesh(
             static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.5
         ),
+        image,
     )
     h, w = image.shape[:2]
-    with lock:
-        result = graph.process(np.ascontiguousarray(image))
     if not result.multi_face_landmarks:
         return None
     lm = result.multi_face_landmarks[0].landmark
@@ -97,11 +136,9 @@ def face_mesh(image: np.ndarray) -> np.ndarray | None:
 
 def segment_person(image: np.ndarray) -> np.ndarray:
     """Selfie segmentation (general model) soft matte, (H,W) float32 in [0,1]."""
-    graph, lock = _graph(
-        "selfie", lambda: _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0)
+    result = _process(
+        "selfie", lambda: _solutions().selfie_segmentation.SelfieSegmentation(model_selection=0), image
     )
-    with lock:
-        result = graph.process(np.ascontiguousarray(image))
     mask = np.asarray(result.segmentation_mask, dtype=np.float32)
     return np.clip(mask, 0.0, 1.0)
 
