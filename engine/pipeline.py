@@ -113,6 +113,26 @@ def _prepared_info(prepared: Any) -> dict[str, Any]:
     }
 
 
+def _result(
+    engine: str,
+    prepared: Any,
+    gaussians: Gaussians,
+    views: np.ndarray | None,
+    timings: dict[str, float],
+    info: dict[str, Any],
+) -> ReconstructionResult:
+    """An engine's result: its Gaussians, the prepared input crop and matte, views or None."""
+    return ReconstructionResult(
+        gaussians=gaussians,
+        input_image=prepared.image,
+        input_alpha=prepared.alpha,
+        views=views,
+        engine=engine,
+        timings=timings,
+        info=info,
+    )
+
+
 def resize_rgb(image: np.ndarray, size: int) -> np.ndarray:
     """(H,W,3) uint8 -> (size,size,3) uint8 with PIL LANCZOS (identity when already that size)."""
     if image.shape[:2] == (size, size):
@@ -182,15 +202,7 @@ class InstantEngine:
         token.raise_if_cancelled()
         info = _prepared_info(prepared)
         info.update(device="cpu", unfiltered_gaussians=gaussians)
-        return ReconstructionResult(
-            gaussians=gaussians,
-            input_image=prepared.image,
-            input_alpha=prepared.alpha,
-            views=None,
-            engine=self.name,
-            timings=timings,
-            info=info,
-        )
+        return _result(self.name, prepared, gaussians, None, timings, info)
 
 
 # --------------------------------------------------------------------------------------
@@ -416,15 +428,7 @@ class FaceLiftEngine:
             num_steps=request.num_steps,
             unfiltered_gaussians=raw,
         )
-        return ReconstructionResult(
-            gaussians=gaussians,
-            input_image=prepared.image,
-            input_alpha=prepared.alpha,
-            views=views,
-            engine=self.name,
-            timings=timings,
-            info=info,
-        )
+        return _result(self.name, prepared, gaussians, views, timings, info)
 
     def _send_preview(
         self, prepared: Any, on_progress: ProgressCallback, cancel: CancelToken, info: dict[str, Any]
