@@ -4,20 +4,11 @@ hostile files quickly with one-line errors."""
 from __future__ import annotations
 
 import os
-import sys
 import tracemalloc
 from pathlib import Path
 
 import numpy as np
 import pytest
-from plyfile import PlyData, PlyElement
-
-from engine.api import InputError, OutputError
-from engine.gaussians import Gaussians
-from engine.io import ply as ply_mod
-from engine.io.ply import colour_bytes, load_ply, save_ply
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from hostile_ply import (  # tests/hostile_ply.py, shared with tests/reliability
     CASE_IDS,
     GOOD_HEADER,
@@ -30,6 +21,12 @@ from hostile_ply import (  # tests/hostile_ply.py, shared with tests/reliability
     huge_count,
     write_case,
 )
+from plyfile import PlyData, PlyElement
+
+from engine.api import InputError, OutputError
+from engine.gaussians import Gaussians
+from engine.io import ply as ply_mod
+from engine.io.ply import colour_bytes, load_ply, save_ply
 
 REST_FOR_DEGREE = {0: 0, 1: 3, 2: 8, 3: 15, 4: 24}
 

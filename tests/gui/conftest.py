@@ -21,8 +21,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from fakes import FakeFactory
 
-from facelift_desktop.settings import AppSettings
-
 
 @pytest.fixture
 def settings_path(tmp_path: Path) -> Path:
@@ -63,22 +61,11 @@ def photo(tmp_path: Path) -> Path:
 @pytest.fixture
 def make_window(qtbot, settings_path: Path) -> Iterator[Callable[..., object]]:  # type: ignore[no-untyped-def]
     """Build MainWindows (no GL) on the test's settings file; closes them at the end."""
-    from facelift_desktop.main_window import MainWindow
+    from window_factory import window_factory
 
-    made: list[MainWindow] = []
+    with window_factory(qtbot, settings_path) as new_window:
 
-    def make(factory: FakeFactory | None = None, **kwargs: object) -> MainWindow:
-        window = MainWindow(
-            AppSettings.at_path(settings_path), engine_factory=factory or FakeFactory(**kwargs), use_gl=False
-        )
-        window.modal_dialogs = False
-        qtbot.addWidget(window)
-        window.show()
-        window.activateWindow()
-        qtbot.waitExposed(window)
-        made.append(window)
-        return window
+        def make(factory: FakeFactory | None = None, **kwargs: object) -> object:
+            return new_window(engine_factory=factory or FakeFactory(**kwargs), use_gl=False)
 
-    yield make
-    for w in made:
-        w.shutdown()
+        yield make

@@ -41,25 +41,13 @@ def astronaut(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def gl_window(qtbot, settings_path, no_weights):  # type: ignore[no-untyped-def]
-    from facelift_desktop.main_window import MainWindow
+    from window_factory import window_factory
+
     from viewer.canvas import configure_vispy
 
     configure_vispy()
-    made = []
-
-    def make(factory):  # type: ignore[no-untyped-def]
-        window = MainWindow(AppSettings.at_path(settings_path), engine_factory=factory, use_gl=True)
-        window.modal_dialogs = False
-        qtbot.addWidget(window)
-        window.resize(1280, 800)
-        window.show()
-        qtbot.waitExposed(window)
-        made.append(window)
-        return window
-
-    yield make
-    for w in made:
-        w.shutdown()
+    with window_factory(qtbot, settings_path) as new_window:
+        yield lambda factory: new_window(size=(1280, 800), engine_factory=factory, use_gl=True)
 
 
 def _instant_only(name: str, request: ReconstructionRequest):  # type: ignore[no-untyped-def]

@@ -35,21 +35,12 @@ def gui_window(qtbot, tmp_path: Path, isolated_home: Path) -> Iterator[Callable[
 
     Failure dialogs are not run modally: ``window.last_failure_dialog`` holds the last one.
     """
-    from facelift_desktop.main_window import MainWindow
-    from facelift_desktop.settings import AppSettings
+    from window_factory import window_factory
 
-    made: list[MainWindow] = []
+    with window_factory(qtbot, tmp_path / "settings.ini") as new_window:
 
-    def make(**kwargs: object) -> MainWindow:
-        kwargs.setdefault("use_gl", False)  # use_gl=True needs a display (mark the test gl)
-        window = MainWindow(AppSettings.at_path(tmp_path / "settings.ini"), **kwargs)  # type: ignore[arg-type]
-        window.modal_dialogs = False
-        qtbot.addWidget(window)
-        window.show()
-        qtbot.waitExposed(window)
-        made.append(window)
-        return window
+        def make(**kwargs: object) -> object:
+            kwargs.setdefault("use_gl", False)  # use_gl=True needs a display (mark the test gl)
+            return new_window(**kwargs)
 
-    yield make
-    for w in made:
-        w.shutdown()
+        yield make

@@ -8,11 +8,11 @@ line, keeps the scene it had, and opens a good file next.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hostile_ply import CASE_IDS, HOSTILE_CASES, HostileCase, good_ply, write_case  # tests/hostile_ply.py
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog
@@ -24,9 +24,6 @@ from engine.gaussians import Gaussians
 from engine.io.gaussians_file import load_gaussians
 from engine.io.ply import load_ply, save_ply
 from engine.io.splat import save_splat
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from hostile_ply import CASE_IDS, HOSTILE_CASES, HostileCase, good_ply, write_case  # tests/hostile_ply.py
 
 BAD_SPLATS: dict[str, tuple[bytes, str]] = {
     "splat_odd_size": (bytes(33), "multiple of 32"),
