@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CONFORMANCE = REPO.parent / "shared" / "fixtures" / "conformance"
+CONFORMANCE = REPO / "tests" / "fixtures" / "conformance"
 
 
 def _peak_rss_mb() -> float:

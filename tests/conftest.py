@@ -1,4 +1,4 @@
-"""Shared test fixtures. Conformance data comes from ../shared (relative to the repo)."""
+"""Test fixtures used across the suite. Reference data lives in tests/fixtures/ (see its README)."""
 
 from __future__ import annotations
 
@@ -11,17 +11,19 @@ import pytest
 # pytest runs with --import-mode=importlib, which puts no test folder on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-CONFORMANCE = SHARED / "fixtures" / "conformance"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 @pytest.fixture(scope="session")
-def conformance_dir() -> Path:
-    """The shared conformance fixtures folder (also usable as a tiny weights folder)."""
-    if not CONFORMANCE.is_dir():
-        pytest.fail(f"conformance fixtures not found at {CONFORMANCE}")
-    return CONFORMANCE
+def fixtures_dir() -> Path:
+    """tests/fixtures: the conformance set and the released networks' state-dict key lists."""
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def conformance_dir(fixtures_dir: Path) -> Path:
+    """The FaceLift conformance fixtures (also a tiny weights folder in the release layout)."""
+    return fixtures_dir / "conformance"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

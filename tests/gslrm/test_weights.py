@@ -17,9 +17,9 @@ from engine.gslrm.reconstructor import GSLRMReconstructor
 CKPT_NAME = "ckpt_0000000000000000.pt"
 
 
-def _full_size_key_list(shared: Path) -> dict[str, tuple[int, ...]]:
+def _full_size_key_list(key_file: Path) -> dict[str, tuple[int, ...]]:
     out = {}
-    for line in (shared / "spec" / "gslrm_state_dict_keys.txt").read_text().splitlines():
+    for line in key_file.read_text().splitlines():
         if not line or line.startswith("#"):
             continue
         key, shape, _dtype = line.split("\t")
@@ -28,8 +28,8 @@ def _full_size_key_list(shared: Path) -> dict[str, tuple[int, ...]]:
     return out
 
 
-def test_full_size_model_has_exactly_the_released_keys_and_shapes(conformance_dir):
-    expected = _full_size_key_list(conformance_dir.parent.parent)
+def test_full_size_model_has_exactly_the_released_keys_and_shapes(fixtures_dir):
+    expected = _full_size_key_list(fixtures_dir / "state_dict_keys" / "gslrm_state_dict_keys.txt")
     assert len(expected) == 183 - 32
     model = build_model(GSLRMConfig(), "meta")
     ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}

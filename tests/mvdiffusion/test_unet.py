@@ -63,7 +63,9 @@ def test_sparse_keys_are_front_view_then_own_view() -> None:
     assert torch.equal(dense[4], tokens[3:6].reshape(6, 1))
 
 
-def test_full_size_unet_has_the_released_keys_and_shapes(conformance_dir: Path, tmp_path: Path) -> None:
+def test_full_size_unet_has_the_released_keys_and_shapes(
+    conformance_dir: Path, fixtures_dir: Path, tmp_path: Path
+) -> None:
     # Reconstruct the released config as spec §4.1 describes: the fixture config (same MV keys
     # and flags) with the SD2.1-unCLIP sizes.
     cfg = json.loads((conformance_dir / "mvdiffusion" / "pipeckpts" / "unet" / "config.json").read_text())
@@ -72,7 +74,7 @@ def test_full_size_unet_has_the_released_keys_and_shapes(conformance_dir: Path, 
     unet, settings = build_unet(tmp_path)
     assert settings.attention == "sparse"
     assert all(p.is_meta for p in unet.parameters())
-    key_file = conformance_dir.parent.parent / "spec" / "mvunet_state_dict_keys.txt"
+    key_file = fixtures_dir / "state_dict_keys" / "mvunet_state_dict_keys.txt"
     expected = {}
     for line in key_file.read_text().splitlines():
         if line and not line.startswith("#"):
