@@ -569,9 +569,9 @@ def write_outputs(
     (OutputError) unless ``overwrite``; with ``overwrite`` a stale multiview.png from an earlier
     FaceLift run is removed when the new result has no views.
     """
+    from engine.io.export import write_turntable
     from engine.io.images import save_png
     from engine.io.ply import save_ply
-    from engine.render import write_turntable
 
     token = _token(cancel)
     out = Path(out_dir)

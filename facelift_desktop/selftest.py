@@ -138,8 +138,8 @@ def _step_render(ctx: _Context) -> str:
 
 
 def _step_files(ctx: _Context) -> str:
+    from engine.io.export import write_turntable
     from engine.io.ply import load_ply, save_ply
-    from engine.render import write_turntable
 
     gaussians = ctx.data["gaussians"]
     ply = ctx.out_dir / "selftest.ply"

@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> int:
 def _turntable(gaussians, out: Path, args: argparse.Namespace, background) -> None:  # type: ignore[no-untyped-def]
     from tqdm import tqdm
 
-    from engine.render import write_turntable
+    from engine.io.export import write_turntable
 
     with tqdm(total=args.frames, unit="frame", file=sys.stderr, desc=out.name) as bar:
 

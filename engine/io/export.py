@@ -1,4 +1,6 @@
-"""Exports of a Gaussian head: PLY (FaceLift or INRIA flavour, z-up or y-up), .splat, PNG snapshot.
+"""Exports of a Gaussian head: PLY (FaceLift or INRIA flavour, z-up or y-up), .splat, PNG snapshot,
+turntable video (MP4/GIF). The renders come from engine.render, imported when needed (engine.render
+itself never imports engine.io).
 
 Orientation. FaceLift's world is z-up with the face looking toward -Y. Most splat viewers
 (three.js-based web viewers, SuperSplat after its own flip, Blender's glTF importer, ...) expect
@@ -24,7 +26,7 @@ from typing import Literal
 
 import numpy as np
 
-from engine.api import InputError
+from engine.api import CancelToken, InputError, ProgressCallback, no_progress
 from engine.cameras import CameraSet, facelift_cameras, orbit_camera, view_slot
 from engine.gaussians import Gaussians
 from engine.sh_constants import SH_C1, SH_C2, SH_C3
@@ -259,3 +261,35 @@ def export_gaussians(
         snapshot_png(g, path, camera)
     else:
         raise InputError(f"{path}: unknown export format {suffix or '(none)'}; use .ply, .splat or .png")
+
+
+def write_turntable(
+    gaussians: Gaussians,
+    path: str | os.PathLike[str],
+    num_frames: int = 150,
+    fps: float = 30.0,
+    elevation_deg: float = 0.0,
+    size: int = 512,
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    lossless: bool = False,
+    on_progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+    *,
+    backend: str = "auto",
+) -> Path:
+    """Render the turntable (engine.render.render_turntable) and encode it to ``path`` (.mp4 or
+    .gif), atomically.
+
+    lossless: MP4 as the reference writes it (yuv444p, CRF 0) instead of yuv420p.
+    Progress: ProgressEvent("turntable", i, num_frames) per frame. A cancel raises
+    engine.api.Cancelled and leaves no file.
+    """
+    from engine.io.video import write_video
+    from engine.render import render_turntable
+
+    frames = render_turntable(
+        gaussians, num_frames, elevation_deg, size, background, on_progress, cancel, backend=backend
+    )
+    return write_video(
+        frames, path, fps=fps, pix_fmt="yuv444p" if lossless else "yuv420p", cancel=cancel, total=num_frames
+    )

@@ -1,11 +1,12 @@
 """Gaussian rasterisation: gsplat on CUDA, a vectorised pure-torch rasteriser elsewhere.
 
 Public names: ``render``, ``RenderResult``, ``available_backends``, ``prepare``,
-``render_turntable``, ``to_uint8``. torch is imported only when rendering.
+``render_turntable``, ``to_uint8``. torch is imported only when rendering. Nothing here imports
+engine.io: writing a rendered turntable or snapshot to a file is engine.io.export's job.
 """
 
 from engine.render.dispatch import available_backends, prepare, render, resolve_backend
-from engine.render.turntable import render_turntable, write_turntable
+from engine.render.turntable import render_turntable
 from engine.render.types import RenderResult, to_uint8
 
 __all__ = [
@@ -16,5 +17,4 @@ __all__ = [
     "render_turntable",
     "resolve_backend",
     "to_uint8",
-    "write_turntable",
 ]

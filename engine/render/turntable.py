@@ -1,10 +1,11 @@
-"""The reference turntable (spec §6.5): an orbit around +Z, rendered and optionally encoded."""
+"""The reference turntable (spec §6.5): an orbit around +Z, rendered frame by frame.
+
+Encoding the frames into a file is engine.io.export.write_turntable (rendering never imports
+engine.io)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import numpy as np
 
@@ -55,36 +56,6 @@ def render_turntable(
             )
 
     return frames()
-
-
-def write_turntable(
-    gaussians: Gaussians,
-    path: str | os.PathLike[str],
-    num_frames: int = 150,
-    fps: float = 30.0,
-    elevation_deg: float = 0.0,
-    size: int = 512,
-    background: Background = (1.0, 1.0, 1.0),
-    lossless: bool = False,
-    on_progress: ProgressCallback = no_progress,
-    cancel: CancelToken | None = None,
-    *,
-    backend: str = "auto",
-) -> Path:
-    """Render the turntable and encode it to ``path`` (.mp4 or .gif), atomically.
-
-    lossless: MP4 as the reference writes it (yuv444p, CRF 0) instead of yuv420p.
-    Progress: ProgressEvent("turntable", i, num_frames) per frame. A cancel raises
-    engine.api.Cancelled and leaves no file.
-    """
-    from engine.io.video import write_video
-
-    frames = render_turntable(
-        gaussians, num_frames, elevation_deg, size, background, on_progress, cancel, backend=backend
-    )
-    return write_video(
-        frames, path, fps=fps, pix_fmt="yuv444p" if lossless else "yuv420p", cancel=cancel, total=num_frames
-    )
 
 
 def _check(num_frames: int, elevation_deg: float, size: int) -> None:

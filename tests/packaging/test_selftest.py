@@ -15,10 +15,10 @@ pytestmark = pytest.mark.slow  # imports every module, runs the instant engine a
 def _engines_present() -> bool:
     try:
         instant = importlib.import_module("engine.instant")
-        render = importlib.import_module("engine.render")
+        export = importlib.import_module("engine.io.export")
     except ImportError:
         return False
-    return hasattr(instant, "InstantReconstructor") and hasattr(render, "write_turntable")
+    return hasattr(instant, "InstantReconstructor") and hasattr(export, "write_turntable")
 
 
 def test_self_test_passes_and_leaves_its_files_where_asked(tmp_path: Path) -> None:

@@ -535,7 +535,7 @@ def test_video_interrupted_between_frames(tmp_path, why) -> None:
 
 
 def test_turntable_cancelled_half_way(tmp_path, small_result) -> None:
-    from engine.render import write_turntable
+    from engine.io.export import write_turntable
 
     before = _earlier(tmp_path, "turntable.mp4")
     token = CancelToken()

@@ -14,8 +14,9 @@ import pytest
 from engine.api import Cancelled, CancelToken, InputError, OutputError, ProgressEvent
 from engine.cameras import facelift_cameras, turntable_cameras
 from engine.gaussians import Gaussians
+from engine.io.export import write_turntable
 from engine.io.video import write_video
-from engine.render import render, render_turntable, to_uint8, write_turntable
+from engine.render import render, render_turntable, to_uint8
 
 SIZE = 64
 FRAMES = 6
