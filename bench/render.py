@@ -22,7 +22,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.cameras import facelift_cameras
-from engine.gaussians import SH_C0, Gaussians
+from engine.gaussians import Gaussians
+from engine.sh import SH_C0
 
 
 def head_like(n: int, seed: int = 0) -> Gaussians:

@@ -186,7 +186,3 @@ class ReconstructionResult:
     engine: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
-
-
-VIEW_NAMES: tuple[str, ...] = ("front", "front_right", "right", "back", "left", "front_left")
-"""The six FaceLift view slots, in the order the diffusion model emits them."""

@@ -1,7 +1,9 @@
-"""Cameras in the FaceLift world frame (+Z up, face toward -Y), OpenCV convention.
+"""Camera sets in the FaceLift world frame (+Z up, face toward -Y), OpenCV convention.
 
 A camera is a camera-to-world matrix ``c2w`` (4,4) (columns: x right, y down, z forward,
-position) plus pinhole intrinsics ``fxfycxcy`` (4,) in pixels. Only numpy.
+position) plus pinhole intrinsics ``fxfycxcy`` (4,) in pixels. Only numpy. The rig's constants,
+the orbit path and the rotation maths are engine.geometry's; this module turns them into
+CameraSets and reads the rig's json.
 """
 
 from __future__ import annotations
@@ -12,17 +14,23 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.api import VIEW_NAMES, InputError
+from engine.api import InputError
+from engine.geometry import (
+    FOV_DEG,
+    ORBIT_RADIUS,
+    REFERENCE_SIZE,
+    VIEW_AZIMUTHS,
+    VIEW_NAMES,
+    orbit_c2w,
+    square_intrinsics,
+    turntable_azimuths,
+)
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 DEFAULT_CAMERAS_JSON = RESOURCES / "cameras" / "opencv_cameras.json"
 
 SLOT_ORDER: tuple[int, ...] = (2, 1, 0, 5, 4, 3)
 """json frame index for each view slot (front, front_right, right, back, left, front_left)."""
-
-REFERENCE_SIZE = 512
-ORBIT_RADIUS = 2.7
-FOV_DEG = 50.0
 
 
 @dataclass(frozen=True)
@@ -95,28 +103,6 @@ def facelift_cameras(width: int = REFERENCE_SIZE, height: int | None = None) -> 
     return cams.scaled(width, height if height is not None else width)
 
 
-def look_at_c2w(position: np.ndarray, target: np.ndarray, up: np.ndarray) -> np.ndarray:
-    """OpenCV camera-to-world (4,4) float64 at ``position`` looking at ``target``.
-
-    Columns: right, down (= -camera up), forward, position.
-    """
-    position = np.asarray(position, dtype=np.float64)
-    forward = np.asarray(target, dtype=np.float64) - position
-    forward /= np.linalg.norm(forward)
-    right = np.cross(forward, np.asarray(up, dtype=np.float64))
-    norm = np.linalg.norm(right)
-    if not norm > 1e-9:  # also catches NaN
-        raise InputError("camera looks along its up vector (or at itself); the view is undefined")
-    right /= norm
-    cam_up = np.cross(right, forward)
-    c2w = np.eye(4)
-    c2w[:3, 0] = right
-    c2w[:3, 1] = -cam_up
-    c2w[:3, 2] = forward
-    c2w[:3, 3] = position
-    return c2w
-
-
 def orbit_camera(
     azimuth_deg: float,
     elevation_deg: float = 0.0,
@@ -124,19 +110,12 @@ def orbit_camera(
     size: int = REFERENCE_SIZE,
     fov_deg: float = FOV_DEG,
 ) -> CameraSet:
-    """One camera on the FaceLift orbit around +Z looking at the origin.
+    """One camera on the FaceLift orbit around +Z looking at the origin (engine.geometry.orbit_c2w).
 
     Azimuth 270 deg is the front camera (0,-r,0); increasing azimuth moves toward +x.
     """
-    if not -90.0 < elevation_deg < 90.0:
-        raise InputError(f"elevation must be between -90 and 90 degrees (exclusive), got {elevation_deg}")
-    az = np.deg2rad(azimuth_deg)
-    el = np.deg2rad(elevation_deg)
-    pos = radius * np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
-    c2w = look_at_c2w(pos, np.zeros(3), np.array([0.0, 0.0, 1.0]))
-    f = size / (2.0 * np.tan(np.deg2rad(fov_deg) / 2.0))
-    k = np.array([[f, f, size / 2.0, size / 2.0]], dtype=np.float32)
-    return CameraSet(c2w[None].astype(np.float32), k, size, size)
+    c2w = orbit_c2w(azimuth_deg, elevation_deg, radius)
+    return CameraSet(c2w[None].astype(np.float32), square_intrinsics(size, fov_deg)[None], size, size)
 
 
 def turntable_cameras(
@@ -145,14 +124,10 @@ def turntable_cameras(
     size: int = REFERENCE_SIZE,
     radius: float = ORBIT_RADIUS,
 ) -> CameraSet:
-    """The reference turntable (spec §6.5): azimuths linspace(270, 630, n, endpoint=False).
-
-    Frame 0 coincides with the front input camera.
+    """The reference turntable (spec §6.5) on engine.geometry.turntable_azimuths: azimuths
+    linspace(270, 630, n, endpoint=False). Frame 0 coincides with the front input camera.
     """
-    if num_frames < 1:
-        raise InputError(f"turntable needs at least one frame, got {num_frames}")
-    azimuths = np.linspace(270.0, 630.0, num_frames, endpoint=False)
-    cams = [orbit_camera(a, elevation_deg, radius, size) for a in azimuths]
+    cams = [orbit_camera(a, elevation_deg, radius, size) for a in turntable_azimuths(num_frames)]
     return CameraSet(
         np.concatenate([c.c2w for c in cams]),
         np.concatenate([c.fxfycxcy for c in cams]),
@@ -167,3 +142,13 @@ def view_slot(name: str) -> int:
         return VIEW_NAMES.index(name)
     except ValueError:
         raise InputError(f"unknown view {name!r}; choose one of {', '.join(VIEW_NAMES)}") from None
+
+
+def view_camera(view: str = "front", size: int = REFERENCE_SIZE, elevation_deg: float = 0.0) -> CameraSet:
+    """One camera: the FaceLift input camera of ``view`` (exact reference numbers) at ``size``
+    px, or, with a non-zero elevation, the orbit camera at that view's azimuth raised by it."""
+    slot = view_slot(view)
+    if elevation_deg == 0.0:
+        cams = facelift_cameras(size)
+        return CameraSet(cams.c2w[slot : slot + 1], cams.fxfycxcy[slot : slot + 1], size, size)
+    return orbit_camera(VIEW_AZIMUTHS[slot], elevation_deg, size=size)

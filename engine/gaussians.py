@@ -12,9 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine.api import InputError
-
-SH_C0 = 0.28209479177387814
-"""Zeroth-order real spherical-harmonics constant: colour = 0.5 + SH_C0 * sh_dc."""
+from engine.sh import SH_C0
 
 DEFAULT_CROP_BBOX: tuple[float, float, float, float, float, float] = (
     -0.91,

@@ -45,6 +45,7 @@ from engine.api import (
     no_progress,
 )
 from engine.gaussians import Gaussians
+from engine.io.images import resize_square
 
 OUTPUT_FILES: tuple[str, ...] = ("input.png", "multiview.png", "gaussians.ply", "output.png", "turntable.mp4")
 """Everything ``write_outputs`` may write into an output folder (multiview.png: FaceLift only)."""
@@ -131,15 +132,6 @@ def _result(
         timings=timings,
         info=info,
     )
-
-
-def resize_rgb(image: np.ndarray, size: int) -> np.ndarray:
-    """(H,W,3) uint8 -> (size,size,3) uint8 with PIL LANCZOS (identity when already that size)."""
-    if image.shape[:2] == (size, size):
-        return image
-    from PIL import Image
-
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS))
 
 
 @contextmanager
@@ -383,7 +375,7 @@ class FaceLiftEngine:
             mv = self._load_diffusion(on_progress)
         token.raise_if_cancelled()
         with _timed(timings, "diffusion"):
-            image = resize_rgb(prepared.image, int(mv.resolution))
+            image = resize_square(prepared.image, int(mv.resolution))
             views = self._guard_oom(
                 "generating the six views",
                 lambda: mv.generate(
@@ -405,7 +397,9 @@ class FaceLiftEngine:
         with _timed(timings, "gslrm"):
             size = int(lrm.image_size)
             lrm_views = (
-                views if views.shape[1:3] == (size, size) else np.stack([resize_rgb(v, size) for v in views])
+                views
+                if views.shape[1:3] == (size, size)
+                else np.stack([resize_square(v, size) for v in views])
             )
             raw = self._guard_oom(
                 "running GS-LRM",

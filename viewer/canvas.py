@@ -23,6 +23,7 @@ from vispy import app, gloo, scene
 from vispy.visuals.transforms import STTransform
 
 from engine.gaussians import Gaussians
+from engine.geometry import FOV_DEG, ORBIT_RADIUS
 from viewer.sorting import DepthSorter, SortJob, SortResult, run_job
 from viewer.splat_data import FilterSettings, SplatArrays
 from viewer.splat_visual import Splat, projection_matrix
@@ -43,10 +44,8 @@ PRESETS: dict[str, tuple[float, float]] = {
     "left": (-90.0, 0.0),
     "top": (0.0, 89.9),
 }
-FOV_DEG = 50.0
 LOD_MIN = 2_000
 LOD_MAX = 4_000_000
-DISTANCE = 2.7
 
 
 def configure_vispy() -> bool:
@@ -139,7 +138,7 @@ class GaussianViewer:
         self.canvas.after_draw = self._after_draw
         self.view = self.canvas.central_widget.add_view()
         self.camera = scene.TurntableCamera(
-            fov=FOV_DEG, distance=DISTANCE, elevation=0.0, azimuth=0.0, up="+z", center=(0.0, 0.0, 0.0)
+            fov=FOV_DEG, distance=ORBIT_RADIUS, elevation=0.0, azimuth=0.0, up="+z", center=(0.0, 0.0, 0.0)
         )
         self.view.camera = self.camera
         self.splat = Splat(instanced=instanced, parent=self.view.scene)
@@ -264,7 +263,7 @@ class GaussianViewer:
                 "roll": 0.0,
             }
         )
-        self.camera.distance = DISTANCE
+        self.camera.distance = ORBIT_RADIUS
         self.camera.view_changed()
 
     def reset_view(self) -> None:
@@ -538,7 +537,7 @@ class GaussianViewer:
         distance = self.camera.distance
         try:
             self.camera.set_state({"azimuth": azimuth, "elevation": elevation, "center": (0.0, 0.0, 0.0)})
-            self.camera.distance = DISTANCE
+            self.camera.distance = ORBIT_RADIUS
             self.camera.view_changed()
             return self.render_square()
         finally:

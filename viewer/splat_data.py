@@ -12,25 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine import geometry
 from engine.gaussians import Gaussians
-
-
-def quat_to_rotmat(quats: np.ndarray) -> np.ndarray:
-    """Rotation matrices (N,3,3) float32 from quaternions (N,4) (w,x,y,z), normalised here."""
-    q = np.asarray(quats, dtype=np.float32)
-    q = q / np.maximum(np.linalg.norm(q, axis=1, keepdims=True), np.float32(1e-12))
-    w, x, y, z = q[:, 0], q[:, 1], q[:, 2], q[:, 3]
-    r = np.empty((len(q), 3, 3), dtype=np.float32)
-    r[:, 0, 0] = 1 - 2 * (y * y + z * z)
-    r[:, 0, 1] = 2 * (x * y - w * z)
-    r[:, 0, 2] = 2 * (x * z + w * y)
-    r[:, 1, 0] = 2 * (x * y + w * z)
-    r[:, 1, 1] = 1 - 2 * (x * x + z * z)
-    r[:, 1, 2] = 2 * (y * z - w * x)
-    r[:, 2, 0] = 2 * (x * z - w * y)
-    r[:, 2, 1] = 2 * (y * z + w * x)
-    r[:, 2, 2] = 1 - 2 * (x * x + y * y)
-    return r
 
 
 def covariances(gaussians: Gaussians, chunk: int = 262_144) -> np.ndarray:
@@ -43,9 +26,7 @@ def covariances(gaussians: Gaussians, chunk: int = 262_144) -> np.ndarray:
     out = np.empty((n, 6), dtype=np.float32)
     for start in range(0, n, chunk):
         sl = slice(start, min(n, start + chunk))
-        rot = quat_to_rotmat(gaussians.quats[sl])
-        m = rot * np.exp(gaussians.log_scales[sl])[:, None, :]  # R S, columns scaled
-        cov = np.einsum("nij,nkj->nik", m, m)
+        cov = geometry.covariances(gaussians.quats[sl], np.exp(gaussians.log_scales[sl]), np.float32)
         out[sl] = cov[:, [0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]]
     return out
 

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from engine.gaussians import SH_C0, Gaussians
+from engine.gaussians import Gaussians
+from engine.sh import SH_C0
 
 RADII = np.array([0.30, 0.36, 0.42])
 

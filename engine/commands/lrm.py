@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.api import VIEW_NAMES, InputError, WeightsError
+from engine.api import InputError, WeightsError
+from engine.geometry import VIEW_NAMES
 
 NUM_VIEWS = len(VIEW_NAMES)
 
@@ -57,9 +58,7 @@ def _weights_dir(explicit: str | None) -> Path:
 
 def load_views(paths: list[str], image_size: int, patch_size: int) -> np.ndarray:
     """(6,H,W,3) uint8 views from six image files (see the module docstring for sizes)."""
-    from PIL import Image
-
-    from engine.io.images import load_photo
+    from engine.io.images import load_photo, resize_square
 
     if len(paths) != NUM_VIEWS:
         raise InputError(f"facelift lrm needs {NUM_VIEWS} views ({', '.join(VIEW_NAMES)}), got {len(paths)}")
@@ -72,10 +71,7 @@ def load_views(paths: list[str], image_size: int, patch_size: int) -> np.ndarray
     if w % patch_size == 0 and h % patch_size == 0 and max(w, h) <= image_size:
         return np.stack(photos)
     side = image_size
-    resized = [
-        np.asarray(Image.fromarray(im).resize((side, side), Image.Resampling.LANCZOS)) for im in photos
-    ]
-    return np.stack(resized)
+    return np.stack([resize_square(im, side) for im in photos])
 
 
 def run(args: argparse.Namespace) -> int:

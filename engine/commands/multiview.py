@@ -14,7 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.api import VIEW_NAMES, InputError, OutputError, ProgressEvent, WeightsError
+from engine.api import InputError, OutputError, ProgressEvent, WeightsError
+from engine.geometry import VIEW_NAMES
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

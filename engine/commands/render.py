@@ -12,7 +12,8 @@ import re
 import sys
 from pathlib import Path
 
-from engine.api import VIEW_NAMES, InputError, ProgressEvent
+from engine.api import InputError, ProgressEvent
+from engine.geometry import VIEW_NAMES
 from engine.io.gaussians_file import load_gaussians
 
 _NAMED = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
@@ -58,7 +59,8 @@ def run(args: argparse.Namespace) -> int:
     refuse_overwrite(out, args.overwrite)
     gaussians = load_gaussians(args.input)
     if suffix == ".png":
-        from engine.io.export import snapshot_png, view_camera
+        from engine.cameras import view_camera
+        from engine.io.export import snapshot_png
 
         camera = view_camera(args.view or "front", args.size, args.elevation)
         snapshot_png(gaussians, out, camera, background)

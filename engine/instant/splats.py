@@ -15,7 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.gaussians import SH_C0, Gaussians
+from engine.gaussians import Gaussians
+from engine.geometry import matrix_to_quat
+from engine.sh import SH_C0
 
 SURFACE_SIGMA = 0.4  # of the step to the next pixel
 NORMAL_SIGMA = 0.08  # of the pixel footprint
@@ -202,37 +204,3 @@ def to_gaussians(parts: Parts) -> Gaussians:
         quats=np.concatenate(parts.quats),
         opacity_logits=np.log(opacity / (1.0 - opacity)),
     )
-
-
-def matrix_to_quat(r: np.ndarray) -> np.ndarray:
-    """(N,3,3) rotation matrices -> (N,4) unit quaternions (w,x,y,z)."""
-    m00, m11, m22 = r[:, 0, 0], r[:, 1, 1], r[:, 2, 2]
-    tr = m00 + m11 + m22
-    q = np.empty((len(r), 4))
-    cases = np.stack([tr, m00, m11, m22], axis=1).argmax(axis=1)
-    s = np.sqrt(np.maximum(1.0 + tr, 1e-12)) * 2
-    c = cases == 0
-    q[c] = np.stack(
-        [
-            0.25 * s[c],
-            (r[c, 2, 1] - r[c, 1, 2]) / s[c],
-            (r[c, 0, 2] - r[c, 2, 0]) / s[c],
-            (r[c, 1, 0] - r[c, 0, 1]) / s[c],
-        ],
-        axis=1,
-    )
-    for i, (a, b, d) in enumerate(((0, 1, 2), (1, 2, 0), (2, 0, 1)), start=1):
-        c = cases == i
-        s = np.sqrt(np.maximum(1.0 + r[c, a, a] - r[c, b, b] - r[c, d, d], 1e-12)) * 2
-        qa = 0.25 * s
-        qb = (r[c, b, a] + r[c, a, b]) / s
-        qd = (r[c, d, a] + r[c, a, d]) / s
-        w = (r[c, d, b] - r[c, b, d]) / s
-        block = np.empty((int(c.sum()), 4))
-        block[:, 0] = w
-        block[:, 1 + a] = qa
-        block[:, 1 + b] = qb
-        block[:, 1 + d] = qd
-        q[c] = block
-    q /= np.linalg.norm(q, axis=1, keepdims=True)
-    return q

@@ -27,108 +27,25 @@ from typing import Literal
 import numpy as np
 
 from engine.api import CancelToken, InputError, ProgressCallback, no_progress
-from engine.cameras import CameraSet, facelift_cameras, orbit_camera, view_slot
+from engine.cameras import CameraSet, view_camera
 from engine.gaussians import Gaussians
-from engine.sh_constants import SH_C1, SH_C2, SH_C3
+from engine.geometry import matrix_to_quat, quat_multiply
+from engine.sh import sh_bands
 
 UpAxis = Literal["z", "y"]
 
 Y_UP_ROTATION = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
 """(3,3) float64: FaceLift z-up world -> y-up (face toward +Z) world."""
 
-VIEW_AZIMUTHS: tuple[float, ...] = (270.0, 225.0, 180.0, 90.0, 0.0, 315.0)
-"""Orbit azimuth (degrees, engine.cameras.orbit_camera) of each view slot's input camera."""
-
-# ---- quaternions -------------------------------------------------------------------------
-
-
-def matrix_to_quat(R: np.ndarray) -> np.ndarray:
-    """(4,) float64 unit quaternion (w,x,y,z) of a proper rotation matrix (3,3)."""
-    R = np.asarray(R, dtype=np.float64)
-    w = np.sqrt(max(0.0, 1.0 + R[0, 0] + R[1, 1] + R[2, 2])) / 2.0
-    x = np.sqrt(max(0.0, 1.0 + R[0, 0] - R[1, 1] - R[2, 2])) / 2.0
-    y = np.sqrt(max(0.0, 1.0 - R[0, 0] + R[1, 1] - R[2, 2])) / 2.0
-    z = np.sqrt(max(0.0, 1.0 - R[0, 0] - R[1, 1] + R[2, 2])) / 2.0
-    x = np.copysign(x, R[2, 1] - R[1, 2])
-    y = np.copysign(y, R[0, 2] - R[2, 0])
-    z = np.copysign(z, R[1, 0] - R[0, 1])
-    q = np.array([w, x, y, z])
-    return q / np.linalg.norm(q)
-
-
-def quat_multiply(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Hamilton product a*b of (..,4) quaternions (w,x,y,z); broadcasts."""
-    aw, ax, ay, az = np.moveaxis(np.asarray(a, dtype=np.float64), -1, 0)
-    bw, bx, by, bz = np.moveaxis(np.asarray(b, dtype=np.float64), -1, 0)
-    return np.stack(
-        [
-            aw * bw - ax * bx - ay * by - az * bz,
-            aw * bx + ax * bw + ay * bz - az * by,
-            aw * by - ax * bz + ay * bw + az * bx,
-            aw * bz + ax * by - ay * bx + az * bw,
-        ],
-        axis=-1,
-    )
-
-
-def quat_to_matrix(q: np.ndarray) -> np.ndarray:
-    """(..,3,3) rotation matrices of (..,4) quaternions (w,x,y,z), normalised first."""
-    q = np.asarray(q, dtype=np.float64)
-    q = q / np.maximum(np.linalg.norm(q, axis=-1, keepdims=True), 1e-12)
-    w, x, y, z = np.moveaxis(q, -1, 0)
-    return np.stack(
-        [
-            np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-            np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-            np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
-        ],
-        -2,
-    )
-
-
-def covariances(g: Gaussians) -> np.ndarray:
-    """(N,3,3) float64 world covariances R S S R^T of the Gaussians."""
-    rot = quat_to_matrix(g.quats)
-    s = g.scales.astype(np.float64)
-    m = rot * s[:, None, :]
-    return np.asarray(m @ np.swapaxes(m, 1, 2))
-
-
-# ---- real spherical harmonics (the 3DGS basis and constants) -----------------------------
+# ---- rotating real spherical harmonics --------------------------------------------------
 
 
 def sh_basis(dirs: np.ndarray, degree: int) -> np.ndarray:
-    """(M, (degree+1)^2 - 1) values of the 3DGS real SH basis, bands 1..degree, at unit dirs (M,3).
-
-    Same functions, order and constants as 3DGS's ``eval_sh`` (so coefficient k of ``sh_rest``
-    multiplies column k).
-    """
+    """(M, (degree+1)^2 - 1) float64 values of the 3DGS real SH basis, bands 1..degree, at unit
+    dirs (M,3) (engine.sh.sh_bands: coefficient k of ``sh_rest`` multiplies column k)."""
     x, y, z = (dirs[:, i].astype(np.float64) for i in range(3))
-    cols: list[np.ndarray] = []
-    if degree >= 1:
-        cols += [-SH_C1 * y, SH_C1 * z, -SH_C1 * x]
-    if degree >= 2:
-        xx, yy, zz = x * x, y * y, z * z
-        cols += [
-            SH_C2[0] * x * y,
-            SH_C2[1] * y * z,
-            SH_C2[2] * (2 * zz - xx - yy),
-            SH_C2[3] * x * z,
-            SH_C2[4] * (xx - yy),
-        ]
-    if degree >= 3:
-        cols += [
-            SH_C3[0] * y * (3 * xx - yy),
-            SH_C3[1] * x * y * z,
-            SH_C3[2] * y * (4 * zz - xx - yy),
-            SH_C3[3] * z * (2 * zz - 3 * xx - 3 * yy),
-            SH_C3[4] * x * (4 * zz - xx - yy),
-            SH_C3[5] * z * (xx - yy),
-            SH_C3[6] * x * (xx - 3 * yy),
-        ]
-    if not cols:
-        return np.zeros((len(dirs), 0))
-    return np.stack(cols, axis=1)
+    cols = sh_bands(x, y, z, degree)
+    return np.stack(cols, axis=1) if cols else np.zeros((len(dirs), 0))
 
 
 def sh_rotation_matrices(R: np.ndarray, degree: int) -> list[np.ndarray]:
@@ -207,16 +124,6 @@ def export_splat(g: Gaussians, path: str | os.PathLike[str], *, up: UpAxis = "z"
     from engine.io.splat import save_splat
 
     save_splat(orient(g, up), path)
-
-
-def view_camera(view: str = "front", size: int = 512, elevation_deg: float = 0.0) -> CameraSet:
-    """One camera: the FaceLift input camera of ``view`` (exact reference numbers) at ``size``
-    px, or, with a non-zero elevation, the orbit camera at that view's azimuth raised by it."""
-    slot = view_slot(view)
-    if elevation_deg == 0.0:
-        cams = facelift_cameras(size)
-        return CameraSet(cams.c2w[slot : slot + 1], cams.fxfycxcy[slot : slot + 1], size, size)
-    return orbit_camera(VIEW_AZIMUTHS[slot], elevation_deg, size=size)
 
 
 def render_snapshot(

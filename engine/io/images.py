@@ -230,6 +230,15 @@ def load_photo_rgba(
     return np.asarray(im.convert("RGBA"), dtype=np.uint8).copy()
 
 
+def resize_square(image: np.ndarray, size: int) -> np.ndarray:
+    """(H,W,3) uint8 -> (size,size,3) uint8 with PIL's Lanczos filter (area-like when shrinking);
+    the same array when it already has that size. The one resize every square image takes (the
+    diffusion input, GS-LRM's views, turntable frames from the viewport)."""
+    if image.shape[:2] == (size, size):
+        return image
+    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS), dtype=np.uint8)
+
+
 def save_png(array: np.ndarray, path: str | os.PathLike[str]) -> None:
     """Write an (H,W), (H,W,3) or (H,W,4) uint8 array as PNG, atomically.
 

@@ -36,8 +36,9 @@ from typing import ClassVar, Literal
 import numpy as np
 
 from engine.api import InputError
-from engine.gaussians import SH_C0, Gaussians
+from engine.gaussians import Gaussians
 from engine.io.atomic import atomic_write
+from engine.sh import SH_C0
 
 Flavour = Literal["facelift", "inria"]
 

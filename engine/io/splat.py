@@ -21,8 +21,9 @@ from pathlib import Path
 import numpy as np
 
 from engine.api import InputError
-from engine.gaussians import SH_C0, Gaussians
+from engine.gaussians import Gaussians
 from engine.io.atomic import atomic_write
+from engine.sh import SH_C0
 
 RECORD_DTYPE = np.dtype(
     [("xyz", "<f4", (3,)), ("scale", "<f4", (3,)), ("rgba", "u1", (4,)), ("rot", "u1", (4,))]

@@ -30,20 +30,12 @@ from engine.api import (
     WeightsError,
     no_progress,
 )
+from engine.io.images import resize_square
 from engine.mvdiffusion.config import AttentionMode
 from engine.mvdiffusion.loading import DiffusionComponents, load_components
 from engine.mvdiffusion.memory import MemoryPreset, Placement, choose_preset, release_memory
 
 STAGE = "diffusion"
-
-
-def fit_resolution(image: np.ndarray, size: int) -> np.ndarray:
-    """(H,W,3) uint8 -> (size,size,3) uint8; LANCZOS resize only when the size differs."""
-    if image.shape[:2] == (size, size):
-        return image
-    from PIL import Image
-
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS), dtype=np.uint8)
 
 
 class MultiViewDiffusion:
@@ -112,7 +104,7 @@ class MultiViewDiffusion:
         steps = self._check_steps(num_steps, comps)
         if not math.isfinite(float(guidance_scale)):
             raise InputError(f"guidance scale {guidance_scale}: not a finite number")
-        image = fit_resolution(image, comps.resolution)
+        image = resize_square(image, comps.resolution)
 
         def on_step(k: int, total: int) -> None:
             on_progress(ProgressEvent(STAGE, step=k, total=total, message=f"denoising step {k}/{total}"))

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from engine.gaussians import Gaussians
+from engine.geometry import rotation_entries
 from engine.render.sh import sh_to_rgb
 from engine.render.types import NEAR_PLANE, Camera
 
@@ -54,22 +55,9 @@ class PreparedGaussians:
 
 
 def quat_to_rotmat(quats: torch.Tensor) -> torch.Tensor:
-    """(N,4) unit quaternions (w,x,y,z) -> (N,3,3) rotation matrices."""
-    w, x, y, z = quats.unbind(-1)
-    return torch.stack(
-        [
-            1 - 2 * (y * y + z * z),
-            2 * (x * y - w * z),
-            2 * (x * z + w * y),
-            2 * (x * y + w * z),
-            1 - 2 * (x * x + z * z),
-            2 * (y * z - w * x),
-            2 * (x * z - w * y),
-            2 * (y * z + w * x),
-            1 - 2 * (x * x + y * y),
-        ],
-        dim=-1,
-    ).reshape((*quats.shape[:-1], 3, 3))
+    """(N,4) unit quaternions (w,x,y,z) -> (N,3,3) rotation matrices (engine.geometry's formula)."""
+    entries = rotation_entries(*quats.unbind(-1))
+    return torch.stack(entries, dim=-1).reshape((*quats.shape[:-1], 3, 3))
 
 
 def covariance_3d(quats: torch.Tensor, scales: torch.Tensor) -> torch.Tensor:

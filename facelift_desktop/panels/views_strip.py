@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from engine.api import VIEW_NAMES
+from engine.geometry import VIEW_NAMES
 from facelift_desktop.images import to_pixmap
 
 THUMB = 96

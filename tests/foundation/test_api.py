@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 from engine.api import (
-    VIEW_NAMES,
     Cancelled,
     CancelToken,
     FaceLiftError,
@@ -22,6 +21,7 @@ from engine.api import (
     no_progress,
 )
 from engine.gaussians import Gaussians
+from engine.geometry import VIEW_NAMES
 
 
 @pytest.mark.parametrize("cls", [InputError, WeightsError, Cancelled, OutOfMemory, OutputError])

@@ -8,17 +8,17 @@ import json
 import numpy as np
 import pytest
 
-from engine.api import VIEW_NAMES, InputError
+from engine.api import InputError
 from engine.cameras import (
     DEFAULT_CAMERAS_JSON,
     SLOT_ORDER,
     facelift_cameras,
     load_cameras_json,
-    look_at_c2w,
     orbit_camera,
     turntable_cameras,
     view_slot,
 )
+from engine.geometry import VIEW_NAMES, look_at_c2w
 
 R = 2.7
 S = 1.909188

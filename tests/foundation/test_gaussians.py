@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from engine.api import InputError
-from engine.gaussians import SH_C0, Gaussians
+from engine.gaussians import Gaussians
+from engine.sh import SH_C0
 
 
 def make(n: int = 5, k: int = 0, seed: int = 0, **override) -> Gaussians:

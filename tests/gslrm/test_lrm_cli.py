@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.api import VIEW_NAMES
 from engine.cameras import DEFAULT_CAMERAS_JSON, SLOT_ORDER
 from engine.cli import main
+from engine.geometry import VIEW_NAMES
 
 
 def _write_views(folder: Path, views: np.ndarray, suffix: str = ".png") -> list[str]:

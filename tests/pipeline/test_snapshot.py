@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from engine.cameras import view_camera
 from engine.gaussians import Gaussians
 from engine.io import export as ex
 
@@ -22,7 +23,7 @@ def test_png_snapshot_shows_the_head_in_front_of_the_camera(tmp_path):
         opacity_logits=np.full(n, 4.0),
     )
     path = tmp_path / "snap.png"
-    ex.export_gaussians(g, path, camera=ex.view_camera("right", 64))
+    ex.export_gaussians(g, path, camera=view_camera("right", 64))
     img = np.asarray(Image.open(path))
     assert img.shape == (64, 64, 3)
     centre, corner = img[32, 32].astype(int), img[2, 2].astype(int)

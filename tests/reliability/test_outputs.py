@@ -729,7 +729,7 @@ def test_gui_window_exports_refuse_existing_files(gui_window, qtbot, tmp_path, s
 def test_gui_turntable_job_failure_leaves_nothing(qtbot, tmp_path, monkeypatch, small_result, fault) -> None:
     """The GUI's turntable writer (frames from a render callable; here the engine's renderer, since
     the test window has no GL view): a failure or a cancel half-way leaves the earlier file."""
-    from engine.io.export import view_camera
+    from engine.cameras import view_camera
     from engine.render import render, to_uint8
     from facelift_desktop.turntable import TurntableJob
 

@@ -7,7 +7,8 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from engine.gaussians import SH_C0, Gaussians
+from engine.gaussians import Gaussians
+from engine.sh import SH_C0
 
 MakeGaussians = Callable[..., Gaussians]
 

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from engine.cameras import facelift_cameras, look_at_c2w, turntable_cameras
+from engine.cameras import facelift_cameras, turntable_cameras
+from engine.geometry import look_at_c2w
 from engine.render.projection import covariance_3d, prepare_gaussians, project
 from engine.render.sh import sh_to_rgb
 from engine.render.types import Camera

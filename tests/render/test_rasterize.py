@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from engine.api import InputError
-from engine.cameras import look_at_c2w
 from engine.gaussians import Gaussians
+from engine.geometry import look_at_c2w
 from engine.render import available_backends, render, resolve_backend
 from engine.render.projection import prepare_gaussians, project
 from engine.render.torch_raster import rasterize
