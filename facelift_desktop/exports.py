@@ -11,8 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.api import VIEW_NAMES, InputError, OutputError
+from engine.api import InputError, OutputError
 from engine.gaussians import Gaussians
+from engine.geometry import VIEW_NAMES
 from engine.io.atomic import atomic_write, refuse_overwrite
 
 
@@ -83,11 +84,3 @@ def load_gaussians(path: Path | str) -> Gaussians:
     if len(gaussians) == 0:
         raise InputError(f"{path}: the file holds no Gaussians")
     return gaussians
-
-
-def turntable_azimuths(count: int) -> np.ndarray:
-    """VisPy azimuths of a turntable that starts at the front view and turns once (degrees).
-
-    Same path as engine.cameras.turntable_cameras (FaceLift azimuth 270 -> 630, exclusive).
-    """
-    return np.linspace(0.0, 360.0, count, endpoint=False)

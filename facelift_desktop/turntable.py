@@ -2,13 +2,13 @@
 
 The frames come from the VisPy viewport (OpenGL lives on the GUI thread), so the export
 renders exactly what the user sees, keeps the window responsive, reports progress and can be
-cancelled between frames. The video is encoded into a temp file that is renamed only when
-every frame is written.
+cancelled between frames. The camera path (engine.geometry.turntable_azimuths) and the encoder
+(engine.io.video.VideoEncoder: MP4 yuv420p or GIF, one timing rule, atomic) are the ones
+``facelift render`` uses; only the renderer differs.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,24 +16,19 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from engine.api import Cancelled, OutputError, ProgressEvent
-from engine.io.atomic import atomic_write, refuse_overwrite
-from engine.io.video import Mp4Encoder
-from facelift_desktop.exports import turntable_azimuths
+from engine.api import Cancelled, ProgressEvent
+from engine.geometry import turntable_azimuths
+from engine.io.images import resize_square
+from engine.io.video import VideoEncoder
 from facelift_desktop.worker import Failure
 
 
-def _resize(image: np.ndarray, size: int) -> np.ndarray:
-    """(H,W,3) uint8 resampled to (size,size,3) with Lanczos (area-like when shrinking)."""
-    if image.shape[0] == size and image.shape[1] == size:
-        return image
-    from PIL import Image
-
-    return np.asarray(Image.fromarray(image).resize((size, size), Image.Resampling.LANCZOS))
-
-
 class TurntableJob(QObject):
-    """Render ``frames`` square views around +Z with ``render(azimuth, elevation)`` into a video."""
+    """Render ``frames`` square views around +Z with ``render(azimuth, elevation)`` into a video.
+
+    ``render`` takes an orbit azimuth and elevation in degrees (engine.geometry: 270 = the front
+    camera) and returns an (H,W,3) uint8 image, resized here to ``size`` square.
+    """
 
     progress = Signal(object)  # ProgressEvent
     finished = Signal(object)  # Path
@@ -58,10 +53,9 @@ class TurntableJob(QObject):
         self.size = int(size) // 8 * 8  # H.264 wants multiples of 8 here
         self.elevation = float(elevation)
         self.overwrite = overwrite
-        self._azimuths = turntable_azimuths(self.frames)
+        self._azimuths: np.ndarray = np.zeros(0)
         self._index = 0
-        self._stack = contextlib.ExitStack()
-        self._writer: Any = None
+        self._encoder: VideoEncoder | None = None
         self._cancel = False
         self.running = False
         self._timer = QTimer(self)
@@ -69,21 +63,10 @@ class TurntableJob(QObject):
         self._timer.timeout.connect(self._step)
 
     def start(self) -> None:
-        """Check the target, open the temp file and start rendering (errors -> ``failed``)."""
-        import imageio.v2 as imageio
-
+        """Check the target, open the encoder and start rendering (errors -> ``failed``)."""
         try:
-            refuse_overwrite(self.path, self.overwrite)
-            suffix = self.path.suffix.lower()
-            if suffix not in (".mp4", ".gif"):
-                raise OutputError(f"{self.path}: a turntable is written as .mp4 or .gif")
-            tmp = self._stack.enter_context(atomic_write(self.path, overwrite=self.overwrite))
-            if suffix == ".mp4":
-                # engine.io.video's encoder checks ffmpeg's exit status (imageio's writer does not,
-                # so a full disk would pass for a finished video).
-                self._writer = Mp4Encoder(tmp, self.path, self.size, self.size, self.fps)
-            else:
-                self._writer = imageio.get_writer(str(tmp), format="GIF", duration=1000.0 / self.fps, loop=0)
+            self._azimuths = turntable_azimuths(self.frames)
+            self._encoder = VideoEncoder(self.path, self.fps, overwrite=self.overwrite)
         except Exception as exc:
             self._abort(exc)
             return
@@ -104,10 +87,9 @@ class TurntableJob(QObject):
         try:
             if self._cancel:
                 raise Cancelled("export cancelled by the user")
+            assert self._encoder is not None
             az = float(self._azimuths[self._index])
-            frame = _resize(np.asarray(self.render(az, self.elevation)), self.size)
-            if self._writer.append_data(frame) is False:  # the MP4 encoder stopped: close() says why
-                self._writer.close()
+            self._encoder.push(resize_square(np.asarray(self.render(az, self.elevation)), self.size))
             self._index += 1
             self.progress.emit(
                 ProgressEvent(
@@ -116,9 +98,8 @@ class TurntableJob(QObject):
             )
             if self._index >= self.frames:
                 self._timer.stop()
-                self._writer.close()
-                self._writer = None
-                self._stack.close()  # renames the temp file over the target
+                encoder, self._encoder = self._encoder, None
+                encoder.close()  # renames the finished video over the target
                 self.running = False
                 self.finished.emit(self.path)
         except Exception as exc:
@@ -127,13 +108,9 @@ class TurntableJob(QObject):
     def _abort(self, exc: BaseException) -> None:
         self._timer.stop()
         self.running = False
-        if self._writer is not None:
-            with contextlib.suppress(Exception):
-                getattr(self._writer, "kill", self._writer.close)()
-            self._writer = None
-        # leaving the atomic_write context with the exception deletes the temp file
-        with contextlib.suppress(BaseException):
-            self._stack.__exit__(type(exc), exc, exc.__traceback__)
+        if self._encoder is not None:
+            self._encoder.abort()  # removes the temp file; an earlier video stays
+            self._encoder = None
         if isinstance(exc, Cancelled):
             self.cancelled.emit()
         else:

@@ -23,7 +23,7 @@ from vispy import app, gloo, scene
 from vispy.visuals.transforms import STTransform
 
 from engine.gaussians import Gaussians
-from engine.geometry import FOV_DEG, ORBIT_RADIUS
+from engine.geometry import FOV_DEG, FRONT_AZIMUTH, ORBIT_RADIUS
 from viewer.sorting import DepthSorter, SortJob, SortResult, run_job
 from viewer.splat_data import FilterSettings, SplatArrays
 from viewer.splat_visual import Splat, projection_matrix
@@ -35,8 +35,9 @@ BACKGROUNDS: dict[str, tuple[float, float, float]] = {
     "white": (1.0, 1.0, 1.0),
 }
 
-# Camera presets in VisPy turntable terms. Azimuth 0 puts the eye on -Y (FaceLift's front
-# camera, the face looks toward -Y); +90 puts it on +X, FaceLift's "right" slot.
+# Camera presets in VisPy turntable terms (see vispy_azimuth). Azimuth 0 puts the eye on -Y
+# (FaceLift's front camera, the face looks toward -Y); +90 puts it on +X, the viewer's right
+# (FaceLift's "left" slot: its slot names are the subject's sides).
 PRESETS: dict[str, tuple[float, float]] = {
     "front": (0.0, 0.0),
     "right": (90.0, 0.0),
@@ -46,6 +47,15 @@ PRESETS: dict[str, tuple[float, float]] = {
 }
 LOD_MIN = 2_000
 LOD_MAX = 4_000_000
+
+
+def vispy_azimuth(azimuth_deg: float) -> float:
+    """VisPy TurntableCamera azimuth (degrees) of an engine.geometry orbit azimuth.
+
+    VisPy's azimuth 0 puts the eye on -Y, FaceLift's front camera (orbit azimuth 270); both
+    increase toward +X, and VisPy's elevation is the orbit's elevation.
+    """
+    return float(azimuth_deg) - FRONT_AZIMUTH
 
 
 def configure_vispy() -> bool:
@@ -529,14 +539,17 @@ class GaussianViewer:
         return np.ascontiguousarray(self.canvas.render(region=region, alpha=False)[..., :3])
 
     def render_orbit_frame(self, azimuth: float, elevation: float) -> np.ndarray:
-        """``render_square`` from VisPy azimuth/elevation (degrees) at the FaceLift distance.
+        """``render_square`` from the orbit camera at ``azimuth``/``elevation`` (degrees, as
+        engine.geometry: 270 = the front camera) at the FaceLift distance, looking at the origin.
 
         The user's view is restored afterwards.
         """
         state = self.camera.get_state()
         distance = self.camera.distance
         try:
-            self.camera.set_state({"azimuth": azimuth, "elevation": elevation, "center": (0.0, 0.0, 0.0)})
+            self.camera.set_state(
+                {"azimuth": vispy_azimuth(azimuth), "elevation": elevation, "center": (0.0, 0.0, 0.0)}
+            )
             self.camera.distance = ORBIT_RADIUS
             self.camera.view_changed()
             return self.render_square()

@@ -77,6 +77,58 @@ def temp_name(path: Path, suffix: str | None = None) -> Path:
     return path.with_name(f".{stem}{_TMP_MARK}{secrets.token_hex(4)}{ext}")
 
 
+class AtomicFile:
+    """The push-style form of :func:`atomic_write`, for writers that live across calls (a video
+    encoder fed one frame at a time from a GUI timer).
+
+    ``tmp``: a hidden, reserved temp file beside ``path`` to write into. ``commit()`` renames it
+    over ``path``; ``discard()`` removes it (an earlier file at ``path`` stays untouched). Exactly
+    one of them must be called; both are idempotent after the first.
+    overwrite=False refuses (OutputError) when ``path`` already exists.
+    """
+
+    def __init__(self, path: Path | str, suffix: str | None = None, *, overwrite: bool = True) -> None:
+        self.path = Path(path)
+        if not overwrite:
+            refuse_overwrite(self.path, overwrite=False)
+        if os.path.isdir(self.path):
+            raise OutputError(f"{self.path}: is a folder, not a file name")
+        self.tmp = _reserve(self.path, suffix)
+        self.done = False
+
+    def commit(self) -> Path:
+        """Rename the temp file over ``path``; OutputError (temp file removed) when it cannot."""
+        if self.done:
+            return self.path
+        self.done = True
+        try:
+            if not self.tmp.exists():
+                raise OutputError(f"{self.path}: the writer produced no file")
+            os.replace(self.tmp, self.path)
+        except OSError as exc:
+            _unlink_quietly(self.tmp)
+            mapped = self.output_error(exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
+        except BaseException:
+            _unlink_quietly(self.tmp)
+            raise
+        return self.path
+
+    def discard(self) -> None:
+        """Remove the temp file (after an error or a cancel)."""
+        self.done = True
+        _unlink_quietly(self.tmp)
+
+    def output_error(self, exc: OSError) -> OutputError | None:
+        """A one-line OutputError naming ``path`` for an OSError about the temp file or the
+        target (disk full, permission denied); None for an OSError about anything else."""
+        if exc.filename is None or str(exc.filename) in (str(self.tmp), str(self.path)):
+            return OutputError(f"{self.path}: cannot write ({_describe(exc)})")
+        return None
+
+
 @contextlib.contextmanager
 def atomic_write(path: Path | str, suffix: str | None = None, *, overwrite: bool = True) -> Iterator[Path]:
     """Yield a temp Path beside ``path``; on success rename it over ``path``.
@@ -89,25 +141,19 @@ def atomic_write(path: Path | str, suffix: str | None = None, *, overwrite: bool
 
     overwrite=False refuses (OutputError) when ``path`` already exists.
     """
-    path = Path(path)
-    if not overwrite:
-        refuse_overwrite(path, overwrite=False)
-    if os.path.isdir(path):
-        raise OutputError(f"{path}: is a folder, not a file name")
-    tmp = _reserve(path, suffix)
+    target = AtomicFile(path, suffix, overwrite=overwrite)
     try:
-        yield tmp
-        if not tmp.exists():
-            raise OutputError(f"{path}: the writer produced no file")
-        os.replace(tmp, path)
+        yield target.tmp
     except OSError as exc:
-        _unlink_quietly(tmp)
-        if exc.filename is None or str(exc.filename) in (str(tmp), str(path)):
-            raise OutputError(f"{path}: cannot write ({_describe(exc)})") from exc
-        raise
+        target.discard()
+        mapped = target.output_error(exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
     except BaseException:
-        _unlink_quietly(tmp)
+        target.discard()
         raise
+    target.commit()
 
 
 def _reserve(path: Path, suffix: str | None) -> Path:

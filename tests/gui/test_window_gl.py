@@ -211,3 +211,82 @@ def test_facelift_preview_is_shown_then_replaced(qtbot, settings_path, fake_weig
     finally:
         gate.set()
         window.shutdown()
+
+
+def _gif_timing(path: Path) -> tuple[int, tuple[int, int], list[int], int]:
+    """(frames, size, each frame's duration in ms, loop count) of a GIF."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        durations = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            durations.append(im.info["duration"])
+        return im.n_frames, im.size, durations, im.info["loop"]
+
+
+def _mp4_timing(path: Path) -> tuple[int, str, tuple[int, int], float]:
+    """(frames, pixel format, size, fps) of an MP4, from the bundled ffmpeg's own report."""
+    import re
+    import subprocess
+
+    import imageio_ffmpeg
+
+    report = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-i", str(path)], capture_output=True, text=True
+    ).stderr
+    m = re.search(r"Video: h264[^\n]*?, (yuv\w+)[^,\n]*, (\d+)x(\d+)[^\n]*?, ([\d.]+) fps", report)
+    assert m, report
+    return len(_read_mp4(path)), m.group(1), (int(m.group(2)), int(m.group(3))), float(m.group(4))
+
+
+@pytest.mark.parametrize("suffix", ["gif", "mp4"])
+def test_window_turntable_matches_facelift_render(qtbot, gl_window, photo, tmp_path, suffix) -> None:  # type: ignore[no-untyped-def]
+    """Same settings, same video: the window's turntable (frames from the viewport) and
+    ``facelift render`` (frames from the engine's rasteriser) go round the same camera path and
+    through the same encoder: equal frame count, size, GIF frame durations, MP4 yuv420p and fps."""
+    from engine.cameras import turntable_cameras
+    from engine.cli import main as facelift
+
+    frames, fps, size = 7, 12, 64
+    window = gl_window(FakeFactory(count=5000))
+    _reconstruct(qtbot, window, photo)
+    ply = window.export_ply(tmp_path / "head.ply")
+    viewer = window.viewport.viewer
+    azimuths: list[float] = []
+    render = viewer.render_orbit_frame
+
+    def recording(azimuth: float, elevation: float) -> np.ndarray:
+        azimuths.append(azimuth)
+        return render(azimuth, elevation)
+
+    viewer.render_orbit_frame = recording
+    gui = tmp_path / f"window.{suffix}"
+    job = window.start_turntable_export(gui, frames=frames, fps=fps, size=size)
+    with qtbot.waitSignal(job.finished, timeout=60_000):
+        pass
+    cli = tmp_path / f"cli.{suffix}"
+    args = [
+        "render",
+        str(ply),
+        "-o",
+        str(cli),
+        "--frames",
+        str(frames),
+        "--fps",
+        str(fps),
+        "--size",
+        str(size),
+    ]
+    assert facelift(args) == 0
+
+    # one camera path: the window asked the viewport for the engine's turntable cameras
+    centres = turntable_cameras(frames, size=size).centers
+    engine_azimuths = np.degrees(np.arctan2(centres[:, 1], centres[:, 0])) % 360.0
+    np.testing.assert_allclose(np.asarray(azimuths) % 360.0, engine_azimuths, atol=1e-4)
+    # one encoder: the same frames, timing and format
+    if suffix == "gif":
+        assert _gif_timing(gui) == _gif_timing(cli) == (frames, (size, size), [80] * frames, 0)
+    else:
+        assert _mp4_timing(gui) == _mp4_timing(cli) == (frames, "yuv420p", (size, size), 12.0)
+    assert not list(tmp_path.glob(".*"))

@@ -15,7 +15,7 @@ from engine.api import Cancelled, CancelToken, InputError, OutputError, Progress
 from engine.cameras import facelift_cameras, turntable_cameras
 from engine.gaussians import Gaussians
 from engine.io.export import write_turntable
-from engine.io.video import write_video
+from engine.io.video import VideoEncoder, gif_frame_ms, write_video
 from engine.render import render, render_turntable, to_uint8
 
 SIZE = 64
@@ -204,3 +204,52 @@ def test_bad_video_requests_give_one_line_errors(tmp_path) -> None:
     with pytest.raises(InputError, match="frames must be an integer"):
         render_turntable(Gaussians.empty(), num_frames=0)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["odd444.mp4"]
+
+
+# ---- the one encoder: push frames in, one GIF timing rule, atomic --------------------------------
+
+
+@pytest.mark.parametrize(("fps", "ms"), [(30, 30), (25, 40), (12, 80), (10, 100), (1, 1000), (240, 10)])
+def test_one_gif_timing_rule(tmp_path, fps, ms) -> None:
+    """GIF keeps time in 1/100 s: each frame lasts 1000/fps rounded to 10 ms (and at least 10)."""
+    from PIL import Image
+
+    assert gif_frame_ms(fps) == ms
+    frames = np.random.default_rng(fps).integers(0, 255, (3, 16, 16, 3), dtype=np.uint8)
+    with VideoEncoder(tmp_path / "t.gif", fps) as encoder:
+        for frame in frames:
+            encoder.push(frame)
+    with Image.open(tmp_path / "t.gif") as im:
+        durations = []
+        for i in range(im.n_frames):
+            im.seek(i)
+            durations.append(im.info["duration"])
+    assert durations == [ms] * 3
+
+
+@pytest.mark.parametrize("name", ["v.mp4", "v.gif"])
+def test_encoder_abort_and_errors_keep_the_earlier_file(tmp_path, name) -> None:
+    out = tmp_path / name
+    out.write_bytes(b"earlier video")
+    frame = np.zeros((16, 16, 3), np.uint8)
+    encoder = VideoEncoder(out, 10)
+    encoder.push(frame)
+    encoder.push(frame)
+    assert encoder.frames == 2
+    encoder.abort()
+    assert out.read_bytes() == b"earlier video"
+    with pytest.raises(InputError, match="frame 1 is 8x8, frame 0 is 16x16"), VideoEncoder(out, 10) as enc:
+        enc.push(frame)
+        enc.push(np.zeros((8, 8, 3), np.uint8))
+    with pytest.raises(OutputError, match="already exists"):
+        VideoEncoder(out, 10, overwrite=False)
+    with pytest.raises(InputError, match="no frames to write"):
+        VideoEncoder(out, 10).close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]
+    assert out.read_bytes() == b"earlier video"
+    with VideoEncoder(out, 10) as enc:
+        enc.push(frame)
+    assert out.read_bytes() != b"earlier video"
+    with pytest.raises(OutputError, match="already closed"):
+        enc.push(frame)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]

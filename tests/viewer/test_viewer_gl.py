@@ -165,3 +165,28 @@ def test_big_sets_are_drawn_progressively_once_still(qapp, qtbot) -> None:  # ty
         assert not v.still_image.visible  # moving shows live splats again
     finally:
         v.close()
+
+
+def test_orbit_frames_come_from_the_engine_orbit_camera(viewer) -> None:  # type: ignore[no-untyped-def]
+    """render_orbit_frame(azimuth, elevation) takes engine.geometry's orbit angles: the VisPy eye
+    sits where engine.geometry.orbit_position puts the camera, and the user's view comes back."""
+    from engine import geometry
+
+    viewer.set_gaussians(synthetic_head(2_000), reset_view=True)
+    viewer.orbit(25.0, 10.0)
+    before = viewer.camera.get_state()
+    eyes = []
+    render_square = viewer.render_square
+
+    def spy() -> np.ndarray:
+        eyes.append(np.asarray(viewer.camera.transform.map([0.0, 0.0, 0.0])[:3]))
+        return render_square()
+
+    viewer.render_square = spy
+    poses = [(geometry.FRONT_AZIMUTH, 0.0), (315.0, 20.0), (90.0, -10.0)]
+    for azimuth, elevation in poses:
+        frame = viewer.render_orbit_frame(azimuth, elevation)
+        assert frame.shape == (240, 240, 3)
+    want = [geometry.orbit_position(a, e) for a, e in poses]
+    np.testing.assert_allclose(np.stack(eyes), np.stack(want), atol=1e-5)
+    assert viewer.camera.get_state() == before
