@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CONFORMANCE = REPO / "tests" / "fixtures" / "conformance"
+CONFORMANCE = REPO / "engine" / "conformance" / "reference"
 CASES = {"tiny": 64, "full256": 256, "full512": 512, "load": 0}
 
 

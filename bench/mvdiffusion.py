@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CONFORMANCE = REPO / "tests" / "fixtures" / "conformance"
+CONFORMANCE = REPO / "engine" / "conformance" / "reference"
 
 
 def _peak_rss_mb() -> float:

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "lrm": "six views -> Gaussians PLY (GS-LRM)",
     "render": "render a Gaussian PLY to MP4, GIF or PNG",
     "weights": "where the FaceLift weights are looked for; verify; download",
+    "doctor": "check this computer: GPU, libraries, and FaceLift's networks against the reference",
 }
 
 # FaceLift's inference.py flags, accepted when no sub-command is named.

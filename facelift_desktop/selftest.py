@@ -174,31 +174,18 @@ def _has_display() -> bool:
 def _step_opengl(ctx: _Context) -> str:
     if not _has_display():
         return "skipped (no display)"
-    from PySide6.QtGui import QGuiApplication, QOffscreenSurface, QOpenGLContext, QSurfaceFormat
+    from facelift_desktop.gl_probe import opengl_info
 
-    app = QGuiApplication.instance() or QGuiApplication([sys.argv[0] if sys.argv else "facelift-desktop"])
-    fmt = QSurfaceFormat()
-    fmt.setVersion(2, 1)
-    context = QOpenGLContext()
-    context.setFormat(fmt)
-    if not context.create():
-        raise SelfTestFailure("cannot create an OpenGL context (is an OpenGL driver such as Mesa installed?)")
-    surface = QOffscreenSurface()
-    surface.setFormat(context.format())
-    surface.create()
-    if not context.makeCurrent(surface):
-        raise SelfTestFailure("cannot make an OpenGL context current")
     try:
-        funcs = context.functions()
-        renderer = funcs.glGetString(0x1F01) or "?"  # GL_RENDERER
-        version = funcs.glGetString(0x1F02) or "?"  # GL_VERSION
-    finally:
-        context.doneCurrent()
-    major, minor = context.format().majorVersion(), context.format().minorVersion()
+        info = opengl_info()
+    except RuntimeError as exc:
+        raise SelfTestFailure(str(exc)) from exc
+    major, minor = int(info["major"]), int(info["minor"])  # type: ignore[call-overload]
     if (major, minor) < (2, 1):
-        raise SelfTestFailure(f"OpenGL {major}.{minor} is too old; the viewer needs OpenGL 2.1 ({renderer})")
-    del app
-    return f"{renderer}, OpenGL {version}"
+        raise SelfTestFailure(
+            f"OpenGL {major}.{minor} is too old; the viewer needs OpenGL 2.1 ({info['renderer']})"
+        )
+    return f"{info['renderer']}, OpenGL {info['version']}"
 
 
 STEPS: tuple[tuple[str, Callable[[_Context], str]], ...] = (

@@ -21,6 +21,10 @@ def _invoked_as_cli(argv0: str) -> bool:
 
 def main() -> int:
     multiprocessing.freeze_support()
+    if os.environ.get("FACELIFT_GL_PROBE") == "1":  # `facelift doctor` asks for the OpenGL facts
+        from facelift_desktop.gl_probe import main as gl_probe_main
+
+        return gl_probe_main()
     if _invoked_as_cli(sys.argv[0] if sys.argv else ""):
         from engine.cli import main as cli_main
 

@@ -1,4 +1,6 @@
-"""Test fixtures used across the suite. Reference data lives in tests/fixtures/ (see its README)."""
+"""Test fixtures used across the suite. The conformance set ships with the app in
+engine/conformance/reference (``facelift doctor`` runs it); tests use that one copy. The released
+networks' state-dict key lists live in tests/fixtures/."""
 
 from __future__ import annotations
 
@@ -16,14 +18,17 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 @pytest.fixture(scope="session")
 def fixtures_dir() -> Path:
-    """tests/fixtures: the conformance set and the released networks' state-dict key lists."""
+    """tests/fixtures: the released networks' state-dict key lists."""
     return FIXTURES
 
 
 @pytest.fixture(scope="session")
-def conformance_dir(fixtures_dir: Path) -> Path:
-    """The FaceLift conformance fixtures (also a tiny weights folder in the release layout)."""
-    return fixtures_dir / "conformance"
+def conformance_dir() -> Path:
+    """The FaceLift conformance fixtures (also a tiny weights folder in the release layout): the
+    copy the app ships in engine/conformance/reference."""
+    from engine.conformance import reference_dir
+
+    return reference_dir()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

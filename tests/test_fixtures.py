@@ -1,4 +1,4 @@
-"""tests/fixtures/conformance is the reference set, byte for byte (its manifest.json lists every file)."""
+"""engine/conformance/reference is the reference set, byte for byte (its manifest.json lists every file)."""
 
 from __future__ import annotations
 

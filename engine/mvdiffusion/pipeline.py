@@ -90,15 +90,21 @@ class MultiViewDiffusion:
         num_steps: int = 50,
         on_progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
+        sampler: str = "reference",
     ) -> np.ndarray:
         """Generate the views of a prepared white-background crop.
 
         image: (H,W,3) uint8 RGB; resized (LANCZOS) to :attr:`resolution` if it differs.
+        sampler: "reference" (FaceLift's DDIM, eta 1: the reference's views for a seed) or "fast"
+        (DPM-Solver++, ~20 steps; good views, but not the reference's). Progress, cancel and the
+        draws before the first step are the same for both.
         Returns (num_views, R, R, 3) uint8 in the order front, front_right, right, back, left,
         front_left. The same arguments always give the same images (one generator per call).
         """
-        from engine.mvdiffusion.sampler import sample_views
+        from engine.mvdiffusion.sampler import SAMPLERS, sample_views
 
+        if sampler not in SAMPLERS:
+            raise InputError(f"unknown sampler {sampler!r}; choose {', '.join(SAMPLERS)}")
         comps = self.components
         image = self._check_image(image)
         steps = self._check_steps(num_steps, comps)
@@ -121,6 +127,7 @@ class MultiViewDiffusion:
                 seed=int(seed),
                 guidance_scale=float(guidance_scale),
                 num_steps=steps,
+                sampler=sampler,  # type: ignore[arg-type]  # checked above
                 device=self.preset.device,
                 on_step=on_step,
                 use=self._placement.use,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
 
 BackendName = Literal["auto", "torch", "torch-cpu", "torch-cuda", "gsplat", "gsplat-cuda"]
 BACKENDS: tuple[str, ...] = ("auto", "torch", "torch-cpu", "torch-cuda", "gsplat", "gsplat-cuda")
+RENDERER_ENV = "FACELIFT_RENDERER"
+"""Environment variable that replaces "auto" with a named back end (e.g. ``torch`` when
+``facelift doctor`` finds that gsplat draws differently on this GPU)."""
 
 
 def available_backends() -> list[str]:
@@ -40,6 +44,10 @@ def resolve_backend(backend: str = "auto") -> str:
     Raises InputError for an unknown name or a back end that cannot run here (one line, with
     the reason).
     """
+    if backend == "auto" and os.environ.get(RENDERER_ENV, "").strip():
+        backend = os.environ[RENDERER_ENV].strip()
+        if backend not in BACKENDS:
+            raise InputError(f"{RENDERER_ENV}={backend}: not a renderer; choose one of {', '.join(BACKENDS)}")
     if backend not in BACKENDS:
         raise InputError(f"render: unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     import torch
@@ -57,6 +65,8 @@ def resolve_backend(backend: str = "auto") -> str:
         return "torch-cuda"
     if backend == "torch-cpu":
         return "torch-cpu"
+    if backend == "torch":
+        return "torch-cuda" if torch.cuda.is_available() else "torch-cpu"
     if backend == "auto" and gsplat_status()[0]:
         return "gsplat-cuda"
     return "torch-cuda" if torch.cuda.is_available() else "torch-cpu"

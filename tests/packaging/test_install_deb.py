@@ -253,6 +253,16 @@ def test_installed_cli_reconstructs(installed: list[Path], user_home: Path, tmp_
         assert rendered.size[0] >= 256
 
 
+def test_installed_doctor_finds_its_fixtures_and_passes(installed: list[Path], user_home: Path) -> None:
+    assert any(p.name == "render_expected.npz" for p in installed), "the doctor's fixtures are not packaged"
+    run = _run(_gui([str(BIN_CLI), "doctor"]), timeout=900, env=_user_env(user_home))
+    assert run.returncode == 0, f"facelift doctor failed:\n{run.stdout[-4000:]}\n{run.stderr[-3000:]}"
+    passed = [line.split()[1] for line in run.stdout.splitlines() if line.strip().startswith("PASS")]
+    assert passed[:4] == ["GS-LRM", "UNet", "sampler", "renderer"], run.stdout
+    opengl = next(line for line in run.stdout.splitlines() if line.strip().startswith("OpenGL"))
+    assert "unknown" not in opengl and "not usable" not in opengl, opengl
+
+
 def test_nothing_was_written_under_opt(installed: list[Path]) -> None:
     """Self-test, app and CLI ran: settings, caches and outputs went to the user's folders."""
     packaged = {p for p in installed if p.is_relative_to(OPT)}
