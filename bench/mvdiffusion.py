@@ -12,6 +12,15 @@ Cases (each runs in a fresh child process so its peak RSS is its own):
 Usage::
 
     python bench/mvdiffusion.py [--steps 10] [--full] [--threads N]
+    python bench/mvdiffusion.py --compare PATH_TO_FACELIFT_CHECKOUT [--runs 3] [--latents 64]
+                                [--batch 12] [--layers-per-block 2] [--profile] [--no-warmup]
+
+``--compare`` times one call of our multi-view UNet and of FaceLift's own UNetMV2DConditionModel
+(imported from the checkout; bench/reference_code.py) with the same config, random weights and
+inputs, a fresh process per run, alternating (bench/compare.py). The defaults are the released
+UNet at 512x512 (batch 12, 64x64 latents: ~40 min of two cores for three runs each); smaller
+configs (``--latents 32 --batch 6 --layers-per-block 1``) show the same per-module overheads in
+minutes. ``--profile`` adds the self CPU time per torch operator of one call of each.
 
 Prints a table; nothing is asserted.
 """
@@ -124,6 +133,80 @@ def case_full() -> dict[str, float | str]:
     }
 
 
+def _compare_config(layers_per_block: int) -> dict:
+    from engine.mvdiffusion.config import RELEASED_UNET_SIZES
+
+    cfg = json.loads((CONFORMANCE / "mvdiffusion" / "pipeckpts" / "unet" / "config.json").read_text())
+    cfg.update(RELEASED_UNET_SIZES, layers_per_block=layers_per_block)
+    return cfg
+
+
+def compare_child(impl: str, args: argparse.Namespace) -> str:
+    """One timed UNet call of ``impl`` ("ours" or "ref") in this process; a JSON line."""
+    import tempfile
+
+    import torch
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from compare import child_result, time_call, weights_for
+
+    from engine.mvdiffusion.attention import install_multiview_attention
+    from engine.mvdiffusion.loading import build_unet
+
+    cfg = _compare_config(args.layers_per_block)
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "config.json").write_text(json.dumps(cfg))
+        ours, settings = build_unet(Path(tmp))  # meta: no memory
+    weights = weights_for([(k, tuple(v.shape)) for k, v in ours.state_dict().items()], seed=0)
+    if impl == "ours":
+        ours.load_state_dict(weights, strict=True, assign=True)
+        install_multiview_attention(ours, settings.num_views, settings.attention)
+        unet = ours.eval().requires_grad_(False)
+    else:
+        from reference_code import reference_unet
+
+        del ours
+        unet = reference_unet(args.compare, cfg, weights)
+    del weights
+    gen = torch.Generator().manual_seed(1)
+    n, lat = args.batch, args.latents
+    sample = torch.randn(n, 8, lat, lat, generator=gen)
+    text = torch.randn(n, 77, 1024, generator=gen)
+    labels = torch.randn(n, 2048, generator=gen)
+
+    def call() -> torch.Tensor:
+        out = unet(
+            sample, torch.tensor(981), encoder_hidden_states=text, class_labels=labels, return_dict=False
+        )
+        return out[0] if isinstance(out, tuple) else out
+
+    seconds, out, ops = time_call(call, warmup=not args.no_warmup, profile=args.profile)
+    return child_result(impl, seconds, out, ops)
+
+
+def compare(args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(REPO / "bench"))
+    from compare import report, run_alternating
+
+    def command(impl: str) -> list[str]:
+        cmd = [sys.executable, __file__, "--compare", str(args.compare), "--compare-child", impl]
+        cmd += ["--latents", str(args.latents), "--batch", str(args.batch)]
+        cmd += ["--layers-per-block", str(args.layers_per_block)]
+        cmd += ["--threads", str(args.threads)] if args.threads else []
+        cmd += ["--profile"] if args.profile else []
+        cmd += ["--no-warmup"] if args.no_warmup else []
+        return cmd
+
+    results = run_alternating(command, args.runs)
+    title = (
+        f"multi-view UNet, one call: batch {args.batch}, {args.latents}x{args.latents} latents, "
+        f"layers_per_block {args.layers_per_block}, fp32, sparse attention "
+        f"({'warm' if not args.no_warmup else 'cold'} call), {args.runs} runs each"
+    )
+    print(report(title, results))
+    return 0
+
+
 def _child(case: str, steps: int, threads: int | None) -> dict[str, float | str]:
     cmd = [sys.executable, __file__, "--child", case, "--steps", str(steps)]
     if threads:
@@ -142,7 +225,29 @@ def main() -> int:
     parser.add_argument("--full", action="store_true", help="also run one step of the full-size UNet")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--child", choices=("tiny", "full"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--compare", type=Path, metavar="CHECKOUT", help="time FaceLift's own UNet beside ours"
+    )
+    parser.add_argument("--runs", type=int, default=3, help="runs of each implementation (--compare)")
+    parser.add_argument("--latents", type=int, default=64, help="latent size (--compare; 64 = 512x512)")
+    parser.add_argument(
+        "--batch", type=int, default=12, help="batch (--compare; 12 = 2 CFG halves x 6 views)"
+    )
+    parser.add_argument("--layers-per-block", type=int, default=2, help="UNet depth (--compare; released: 2)")
+    parser.add_argument("--profile", action="store_true", help="operator profile of one call (--compare)")
+    parser.add_argument("--no-warmup", action="store_true", help="time the first call (--compare)")
+    parser.add_argument("--compare-child", choices=("ours", "ref"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.compare_child:
+        sys.path.insert(0, str(REPO))
+        import torch
+
+        if args.threads:
+            torch.set_num_threads(args.threads)
+        print(compare_child(args.compare_child, args))
+        return 0
+    if args.compare:
+        return compare(args)
     if args.child:
         sys.path.insert(0, str(REPO))
         import torch
