@@ -4,10 +4,7 @@ ratios are ours / reference."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import torch
@@ -16,19 +13,8 @@ import torch.nn.functional as F
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _load(name: str) -> ModuleType:
-    key = f"facelift_bench_{name}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, REPO / "bench" / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
-
-
-def test_xformers_stand_in_is_sdpa_in_both_layouts() -> None:
-    ref = _load("reference_code")
+def test_xformers_stand_in_is_sdpa_in_both_layouts(bench_module) -> None:
+    ref = bench_module("reference_code")
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(2, 3, 10, 8, generator=g) for _ in range(3))  # (B, H, M, K)
     expected = F.scaled_dot_product_attention(q, k, v)
@@ -40,8 +26,8 @@ def test_xformers_stand_in_is_sdpa_in_both_layouts() -> None:
         ref._memory_efficient_attention(q, k, v, attn_bias=torch.zeros(1))
 
 
-def test_weights_do_not_depend_on_module_order() -> None:
-    compare = _load("compare")
+def test_weights_do_not_depend_on_module_order(bench_module) -> None:
+    compare = bench_module("compare")
     shapes = [("b.weight", (3, 2)), ("a.weight", (4,)), ("a.bias", (4,)), ("c.weight", (2, 2))]
     one = compare.weights_for(shapes, seed=1)
     two = compare.weights_for(list(reversed(shapes)), seed=1)
@@ -49,8 +35,8 @@ def test_weights_do_not_depend_on_module_order() -> None:
     assert torch.equal(one["a.weight"], torch.ones(4)) and torch.equal(one["a.bias"], torch.zeros(4))
 
 
-def test_report_ratios_are_ours_over_the_reference() -> None:
-    compare = _load("compare")
+def test_report_ratios_are_ours_over_the_reference(bench_module) -> None:
+    compare = bench_module("compare")
     results = [
         {"impl": "ours", "seconds": 9.0, "peak_rss_mb": 100.0, "checksum": 0.5, "profile": {"aten::mm": 5.0}},
         {"impl": "ref", "seconds": 10.0, "peak_rss_mb": 200.0, "checksum": 0.5, "profile": {"aten::mm": 6.0}},

@@ -3,10 +3,7 @@ here on the CPU), the CUDA memory meter against a stand-in for torch.cuda, and t
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 import torch
@@ -25,19 +22,8 @@ STAGES = (
 )
 
 
-def _load(name: str) -> ModuleType:
-    key = f"facelift_bench_{name}"
-    if key not in sys.modules:
-        spec = importlib.util.spec_from_file_location(key, REPO / "bench" / f"{name}.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[key] = module
-        spec.loader.exec_module(module)
-    return sys.modules[key]
-
-
-def test_tiny_reconstruction_reports_every_stage(capsys: pytest.CaptureFixture[str]) -> None:
-    bench = _load("pipeline")
+def test_tiny_reconstruction_reports_every_stage(bench_module, capsys: pytest.CaptureFixture[str]) -> None:
+    bench = bench_module("pipeline")
     before = torch.get_num_threads()
     try:
         code = bench.main(
@@ -74,8 +60,8 @@ def test_tiny_reconstruction_reports_every_stage(capsys: pytest.CaptureFixture[s
     assert len(steps_line.split("all:")[1].split()) == 2
 
 
-def test_cuda_memory_meter_reads_the_allocator_peak(monkeypatch: pytest.MonkeyPatch) -> None:
-    bench = _load("pipeline")
+def test_cuda_memory_meter_reads_the_allocator_peak(bench_module, monkeypatch: pytest.MonkeyPatch) -> None:
+    bench = bench_module("pipeline")
     calls: list[str] = []
     monkeypatch.setattr(torch.cuda, "synchronize", lambda *a: calls.append("sync"))
     monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda *a: calls.append("reset"))
@@ -86,22 +72,22 @@ def test_cuda_memory_meter_reads_the_allocator_peak(monkeypatch: pytest.MonkeyPa
     assert meter.peak == 123 * 2**20
 
 
-def test_cpu_memory_meter_samples_the_resident_set() -> None:
-    bench = _load("pipeline")
+def test_cpu_memory_meter_samples_the_resident_set(bench_module) -> None:
+    bench = bench_module("pipeline")
     with bench.MemoryMeter("cpu") as meter:
         block = torch.ones(64 * 2**20 // 4)  # 64 MiB touched
         block.add_(1)
     assert meter.peak > 64 * 2**20
 
 
-def test_flop_counter_counts_multiply_adds_twice_on_meta_tensors() -> None:
-    fullsize = _load("fullsize")
+def test_flop_counter_counts_multiply_adds_twice_on_meta_tensors(bench_module) -> None:
+    fullsize = bench_module("fullsize")
     layer = torch.nn.Linear(3, 4, bias=False, device="meta")
     assert fullsize.count_flops(lambda: layer(torch.empty(5, 3, device="meta"))) == 2 * 5 * 3 * 4
 
 
-def test_dtype_follows_the_app_unless_asked() -> None:
-    bench = _load("pipeline")
+def test_dtype_follows_the_app_unless_asked(bench_module) -> None:
+    bench = bench_module("pipeline")
     assert bench.resolve_dtype("auto", "cuda") == "fp16"
     assert bench.resolve_dtype("auto", "cpu") == "fp32"
     assert bench.resolve_dtype("bf16", "cuda") == "bf16"
