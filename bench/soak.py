@@ -140,12 +140,13 @@ def soak_api(runs: int = 50, warmup: int = 1, log: Callable[[str], None] = print
     """``runs`` instant reconstructions through one InstantEngine (auto-crop on/off in turn)."""
     from engine.api import CancelToken, ReconstructionRequest
     from engine.pipeline import InstantEngine
+    from engine.settings import RunOptions
 
     engine = InstantEngine()
     counts: list[int] = []
 
     def one_run(i: int) -> None:
-        request = ReconstructionRequest(image=ASTRONAUT, engine="instant", auto_crop=i % 2 == 0, seed=i)
+        request = ReconstructionRequest(ASTRONAUT, RunOptions(auto_crop=i % 2 == 0, seed=i))
         result = engine.run(request, cancel=CancelToken())
         counts.append(len(result.gaussians))
 
@@ -163,11 +164,12 @@ def soak_facelift(
     set): it checks the torch path for leaks, not the released model's memory use."""
     from engine.api import CancelToken, ReconstructionRequest
     from engine.pipeline import FaceLiftEngine
+    from engine.settings import RunOptions
 
     engine = FaceLiftEngine(weights, device="cpu")
 
     def one_run(i: int) -> None:
-        request = ReconstructionRequest(image=ASTRONAUT, engine="facelift", seed=i, num_steps=steps)
+        request = ReconstructionRequest(ASTRONAUT, RunOptions(seed=i, num_steps=steps))
         engine.run(request, cancel=CancelToken())
 
     return _measure("facelift", runs, warmup, one_run, log)
@@ -215,9 +217,7 @@ def soak_gui(
         window.run_cancelled.connect(lambda: outcome.append("cancelled"))
 
         def one_run(i: int) -> None:
-            params = window.parameters_panel.parameters()
-            params.auto_crop = i % 2 == 0
-            window.parameters_panel.set_parameters(params)
+            window.parameters_panel.auto_crop.setChecked(i % 2 == 0)
             outcome.clear()
             loop = QEventLoop()
             window.run_finished.connect(loop.quit)

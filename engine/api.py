@@ -10,71 +10,24 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from engine.errors import (  # noqa: F401  (re-exported: the engine's errors cross the API too)
+    Cancelled,
+    FaceLiftError,
+    InputError,
+    NoFaceFound,
+    NoWeights,
+    OutOfMemory,
+    OutputError,
+    WeightsError,
+)
+from engine.settings import DeviceName, EngineName, RunOptions  # noqa: F401  (re-exported)
+
 if TYPE_CHECKING:
     from engine.gaussians import Gaussians
-
-EngineName = Literal["facelift", "instant"]
-DeviceName = Literal["auto", "cpu", "cuda"]
-
-
-# --------------------------------------------------------------------------------------
-# Errors. Each carries a one-line, user-facing message (str(err)).
-# --------------------------------------------------------------------------------------
-
-
-class FaceLiftError(Exception):
-    """Base of every error the engine raises on purpose.
-
-    ``str(err)`` is a single line meant for a user: it names the file (when there is one)
-    and the problem. Details for a log go in ``details``.
-    """
-
-    exit_code: int = 2
-
-    def __init__(self, message: str, *, details: str = "") -> None:
-        one_line = " ".join(str(message).split())
-        super().__init__(one_line)
-        self.message = one_line
-        self.details = details
-
-
-class InputError(FaceLiftError):
-    """The user's input (photo, PLY, view images, arguments) is unusable."""
-
-
-class NoFaceFound(InputError):
-    """Auto-crop found no face in the photo; running without auto-crop may still work."""
-
-
-class WeightsError(FaceLiftError):
-    """Model weights are missing, incomplete, corrupt or of the wrong shape."""
-
-
-class Cancelled(FaceLiftError):
-    """The run was cancelled through its CancelToken. Not a failure."""
-
-    exit_code = 130
-
-
-class OutOfMemory(FaceLiftError):
-    """The device ran out of memory; the message suggests a lower memory preset.
-
-    ``suggested_preset``: the lower memory preset to try (a name of engine.pipeline's
-    MEMORY_PRESETS), or None when there is none; the CLI and the GUI each say how to pick it.
-    """
-
-    def __init__(self, message: str, *, details: str = "", suggested_preset: str | None = None) -> None:
-        super().__init__(message, details=details)
-        self.suggested_preset = suggested_preset
-
-
-class OutputError(FaceLiftError):
-    """An output could not be written (permissions, disk full, existing file)."""
-
 
 # --------------------------------------------------------------------------------------
 # Progress and cancel
@@ -138,26 +91,17 @@ class CancelToken:
 # --------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class ReconstructionRequest:
-    """What to reconstruct and how. Defaults are the reference's (inference.py).
+    """One run's input: the photo and what the run asks for (engine.settings.RunOptions).
 
-    image: a path, or an RGB(A) uint8 array (H,W,3|4).
-    auto_crop: detect the face and apply FaceLift's framing; ``False`` resizes the whole
-        photo (keeping the aspect ratio, padded with white).
-    preprocess: ``False`` takes the image as an already prepared white-background crop.
+    image: a path, or an RGB(A) uint8 array (H,W,3|4). How the engine is configured (which
+    engine, weights, device, memory preset) is not part of a request: that is the engine's
+    engine.settings.EngineConfig.
     """
 
     image: Path | str | np.ndarray
-    engine: EngineName = "facelift"
-    seed: int = 4
-    guidance_scale: float = 3.0
-    num_steps: int = 50
-    auto_crop: bool = True
-    preprocess: bool = True
-    device: DeviceName = "auto"
-    memory_preset: str = "auto"
-    weights_dir: Path | None = None
+    options: RunOptions = field(default_factory=RunOptions)
 
     def describe_image(self) -> str:
         """A short name of the input for messages."""

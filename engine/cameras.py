@@ -25,6 +25,7 @@ from engine.geometry import (
     square_intrinsics,
     turntable_azimuths,
 )
+from engine.settings import TURNTABLE_ELEVATION, TURNTABLE_FRAMES
 
 RESOURCES = Path(__file__).resolve().parent.parent / "resources"
 DEFAULT_CAMERAS_JSON = RESOURCES / "cameras" / "opencv_cameras.json"
@@ -119,8 +120,8 @@ def orbit_camera(
 
 
 def turntable_cameras(
-    num_frames: int = 150,
-    elevation_deg: float = 0.0,
+    num_frames: int = TURNTABLE_FRAMES,
+    elevation_deg: float = TURNTABLE_ELEVATION,
     size: int = REFERENCE_SIZE,
     radius: float = ORBIT_RADIUS,
 ) -> CameraSet:
@@ -144,7 +145,9 @@ def view_slot(name: str) -> int:
         raise InputError(f"unknown view {name!r}; choose one of {', '.join(VIEW_NAMES)}") from None
 
 
-def view_camera(view: str = "front", size: int = REFERENCE_SIZE, elevation_deg: float = 0.0) -> CameraSet:
+def view_camera(
+    view: str = "front", size: int = REFERENCE_SIZE, elevation_deg: float = TURNTABLE_ELEVATION
+) -> CameraSet:
     """One camera: the FaceLift input camera of ``view`` (exact reference numbers) at ``size``
     px, or, with a non-zero elevation, the orbit camera at that view's azimuth raised by it."""
     slot = view_slot(view)

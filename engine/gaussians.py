@@ -11,17 +11,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.api import InputError
+from engine.errors import InputError
+from engine.settings import FILTER_CROP_BOX, FILTER_FLOATER, FILTER_MAX_SCALE, FILTER_OPACITY
 from engine.sh import SH_C0
-
-DEFAULT_CROP_BBOX: tuple[float, float, float, float, float, float] = (
-    -0.91,
-    0.91,
-    -0.91,
-    0.91,
-    -1.0,
-    1.0,
-)
 
 
 def _as_param(name: str, value: object, shape_tail: tuple[int, ...]) -> np.ndarray:
@@ -197,10 +189,10 @@ class Gaussians:
 
     def filter_masks(
         self,
-        opacity_thres: float | None = 0.04,
-        scaling_thres: float | None = 0.1,
-        floater_thres: float | None = 0.6,
-        crop_bbx: Sequence[float] | None = DEFAULT_CROP_BBOX,
+        opacity_thres: float | None = FILTER_OPACITY,
+        scaling_thres: float | None = FILTER_MAX_SCALE,
+        floater_thres: float | None = FILTER_FLOATER,
+        crop_bbx: Sequence[float] | None = FILTER_CROP_BOX,
     ) -> dict[str, np.ndarray]:
         """Boolean keep-masks (N,) after each stage of :meth:`filter`, cumulative.
 
@@ -232,10 +224,10 @@ class Gaussians:
 
     def filter(
         self,
-        opacity_thres: float | None = 0.04,
-        scaling_thres: float | None = 0.1,
-        floater_thres: float | None = 0.6,
-        crop_bbx: Sequence[float] | None = DEFAULT_CROP_BBOX,
+        opacity_thres: float | None = FILTER_OPACITY,
+        scaling_thres: float | None = FILTER_MAX_SCALE,
+        floater_thres: float | None = FILTER_FLOATER,
+        crop_bbx: Sequence[float] | None = FILTER_CROP_BOX,
     ) -> Gaussians:
         """FaceLift's ``apply_all_filters`` (spec §6.2), in its order; ``None`` skips a stage.
 

@@ -3,7 +3,7 @@
 ``InstantEngine`` (offline, CPU, mediapipe) and ``FaceLiftEngine`` (multi-view diffusion ->
 six views -> GS-LRM) both offer ``load(on_progress)``, ``unload()`` and
 ``run(request, on_progress, cancel) -> ReconstructionResult``; models load once (lazily, on
-the first ``load``/``run``) and stay loaded between runs. ``default_engine`` picks FaceLift when
+the first ``load``/``run``) and stay loaded between runs. ``make_engine`` picks FaceLift when
 its weights are found, else the instant engine, and says which. ``write_outputs`` writes the
 reference's output folder (input.png, multiview.png, gaussians.ply, output.png, turntable.mp4).
 
@@ -33,8 +33,6 @@ import numpy as np
 
 from engine.api import (
     CancelToken,
-    DeviceName,
-    InputError,
     OutOfMemory,
     OutputError,
     ProgressCallback,
@@ -46,17 +44,21 @@ from engine.api import (
 )
 from engine.gaussians import Gaussians
 from engine.io.images import resize_square
+from engine.settings import (
+    KEEP_DIFFUSION_MIN_RAM,
+    KEEP_DIFFUSION_MIN_VRAM,
+    MEMORY_PRESETS,
+    RENDER_SIZE,
+    TURNTABLE_FPS,
+    TURNTABLE_FRAMES,
+    DeviceName,
+    EngineConfig,
+    MemoryPresetName,
+    lower_preset,
+)
 
 OUTPUT_FILES: tuple[str, ...] = ("input.png", "multiview.png", "gaussians.ply", "output.png", "turntable.mp4")
 """Everything ``write_outputs`` may write into an output folder (multiview.png: FaceLift only)."""
-
-MEMORY_PRESETS: tuple[str, ...] = ("auto", "full", "offload", "low", "cpu")
-"""Memory presets, as engine.mvdiffusion.memory defines them for the diffusion models (full: all
-on the GPU; offload: each network moved to the GPU only while it runs; low: offload + VAE one view
-at a time; cpu: fp32 on the CPU). Here they also decide whether the diffusion models are freed
-before GS-LRM runs: "full" keeps them; "offload" and "low" free them; "cpu" frees them when less
-than 12 GB of RAM is available; "auto" frees them on a GPU with less than 16 GB (else keeps them)
-and on the CPU follows the RAM rule."""
 
 T = TypeVar("T")
 
@@ -96,8 +98,8 @@ def _prepare(request: ReconstructionRequest, on_progress: ProgressCallback, canc
     cancel.raise_if_cancelled()
     on_progress(ProgressEvent("preprocess", 0, 1, f"preprocessing {request.describe_image()}"))
     image = request.image if isinstance(request.image, np.ndarray) else Path(request.image)
-    if request.preprocess:
-        prepared = preprocess_photo(image, auto_crop=request.auto_crop, cancel=cancel)
+    if request.options.preprocess:
+        prepared = preprocess_photo(image, auto_crop=request.options.auto_crop, cancel=cancel)
     else:
         prepared = prepare_given(image)
     cancel.raise_if_cancelled()  # the matting at its end has no check of its own
@@ -219,42 +221,39 @@ class FaceLiftEngine:
 
     def __init__(
         self,
-        weights_dir: Path | str | None = None,
+        weights_dir: Path | str,
         device: DeviceName = "auto",
-        memory_preset: str = "auto",
+        memory_preset: MemoryPresetName = "auto",
         preview: bool = True,
     ) -> None:
-        """weights_dir: the weights folder; None = engine.weights.find_weights() at load time
-        (WeightsError when none is found)."""
-        _check_preset(memory_preset)
-        self._weights_dir = Path(weights_dir) if weights_dir is not None else None
-        self.device: DeviceName = device
-        self.memory_preset = memory_preset
+        """weights_dir: the weights folder (engine.weights.require_weights finds one).
+        The configuration is fixed for the engine's life (``config``): a run with another
+        device, preset or folder needs another engine (engine.pipeline.make_engine).
+        preview: send the instant engine's head as a quick preview first."""
+        self.config = EngineConfig("facelift", Path(weights_dir), device, memory_preset)
         self.preview = preview
         self._mv: Any = None
         self._lrm: Any = None
         self._instant = InstantEngine()
 
     @property
-    def weights_dir(self) -> Path:
-        """The weights folder (looked up on first use when none was given). Raises WeightsError."""
-        if self._weights_dir is None:
-            from engine.weights import find_weights, user_weights_dir
+    def device(self) -> DeviceName:
+        return self.config.device
 
-            found = find_weights()
-            if found is None:
-                raise WeightsError(
-                    "no FaceLift weights found (FACELIFT_WEIGHTS, "
-                    f"{user_weights_dir()}); download them with `facelift weights download`"
-                )
-            self._weights_dir = found
-        if not self._weights_dir.is_dir():
-            raise WeightsError(f"{self._weights_dir}: weights folder not found")
-        return self._weights_dir
+    @property
+    def memory_preset(self) -> MemoryPresetName:
+        return self.config.memory_preset
+
+    @property
+    def weights_dir(self) -> Path:
+        """The weights folder. Raises WeightsError when it is not (or no longer) a folder."""
+        assert self.config.weights_dir is not None  # always set by __init__
+        if not self.config.weights_dir.is_dir():
+            raise WeightsError(f"{self.config.weights_dir}: weights folder not found")
+        return self.config.weights_dir
 
     def describe(self) -> str:
-        where = self._weights_dir if self._weights_dir is not None else "looked up on first use"
-        return f"FaceLift engine (weights: {where})"
+        return f"FaceLift engine (weights: {self.config.weights_dir})"
 
     # ---- model lifetime ----------------------------------------------------------------
 
@@ -301,17 +300,17 @@ class FaceLiftEngine:
         self._instant.unload()
 
     def frees_diffusion_before_gslrm(self) -> bool:
-        """Whether the memory preset asks to free the diffusion models before GS-LRM runs."""
-        if self.memory_preset in ("offload", "low"):
-            return True
-        if self.memory_preset == "full":
-            return False
+        """Whether the memory preset asks to free the diffusion models before GS-LRM runs
+        (engine.settings.MEMORY_PRESETS; "auto" and "cpu" decide by the memory present)."""
+        frees = MEMORY_PRESETS[self.memory_preset].frees_diffusion
+        if frees is not None:
+            return frees
         import psutil
         import torch
 
         if self.memory_preset == "auto" and self.device != "cpu" and torch.cuda.is_available():
-            return bool(torch.cuda.get_device_properties(0).total_memory < 16 * 2**30)
-        return bool(psutil.virtual_memory().available < 12 * 2**30)
+            return bool(torch.cuda.get_device_properties(0).total_memory < KEEP_DIFFUSION_MIN_VRAM)
+        return bool(psutil.virtual_memory().available < KEEP_DIFFUSION_MIN_RAM)
 
     def _guard_oom(self, what: str, fn: Callable[[], T]) -> T:
         """Run fn; an out-of-memory error frees every model and becomes engine.api.OutOfMemory
@@ -323,7 +322,7 @@ class FaceLiftEngine:
             # The traceback's frames still hold the networks (the forward pass's locals): clear
             # them so the models are really freed while the caller holds the error.
             _release_frames(exc)
-            lower = _lower_preset(self.memory_preset, self.device)
+            lower = lower_preset(self.memory_preset, self.device)
             tip = (
                 f'Try the lower memory preset "{lower}".'
                 if lower
@@ -344,22 +343,10 @@ class FaceLiftEngine:
         on_progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
     ) -> ReconstructionResult:
-        """One reconstruction. The request's device / memory_preset override the engine's unless
-        "auto" (the engine's own setting then stands); a different request.weights_dir switches
-        folders. Models that no longer fit the settings are unloaded and loaded again as needed.
+        """One reconstruction with this engine's configuration.
         Raises InputError, WeightsError, OutOfMemory, Cancelled."""
         token = _token(cancel)
         timings: dict[str, float] = {}
-        if request.device != "auto" and request.device != self.device:
-            self.unload()
-            self.device = request.device
-        if request.memory_preset not in ("auto", self.memory_preset):
-            _check_preset(request.memory_preset)
-            self.unload_diffusion()  # the preset decides where the diffusion networks live
-            self.memory_preset = request.memory_preset
-        if request.weights_dir is not None and Path(request.weights_dir) != self._weights_dir:
-            self.unload()
-            self._weights_dir = Path(request.weights_dir)
         with _timed(timings, "preprocess"):
             prepared = _prepare(request, on_progress, token)
         info = _prepared_info(prepared)
@@ -380,9 +367,9 @@ class FaceLiftEngine:
                 "generating the six views",
                 lambda: mv.generate(
                     image,
-                    seed=request.seed,
-                    guidance_scale=request.guidance_scale,
-                    num_steps=request.num_steps,
+                    seed=request.options.seed,
+                    guidance_scale=request.options.guidance_scale,
+                    num_steps=request.options.num_steps,
                     on_progress=on_progress,
                     cancel=token,
                 ),
@@ -417,9 +404,9 @@ class FaceLiftEngine:
         )
         info.update(
             device=str(getattr(lrm, "device", self.device)),
-            seed=request.seed,
-            guidance_scale=request.guidance_scale,
-            num_steps=request.num_steps,
+            seed=request.options.seed,
+            guidance_scale=request.options.guidance_scale,
+            num_steps=request.options.num_steps,
             unfiltered_gaussians=raw,
         )
         return _result(self.name, prepared, gaussians, views, timings, info)
@@ -434,20 +421,6 @@ class FaceLiftEngine:
             info.setdefault("notes", []).append(f"no instant preview ({exc})")
             return
         on_progress(ProgressEvent("preview", 1, 1, "instant preview", preview=preview))
-
-
-def _check_preset(preset: str) -> None:
-    if preset not in MEMORY_PRESETS:
-        raise InputError(f"unknown memory preset {preset!r}; choose {', '.join(MEMORY_PRESETS)}")
-
-
-def _lower_preset(preset: str, device: str) -> str | None:
-    """The next lower memory preset, or None. The GPU presets (offload, low) need a GPU, so
-    with ``--device cpu`` there is none; with device auto, "low" also frees the diffusion models
-    before GS-LRM on the CPU."""
-    if device == "cpu":
-        return None
-    return {"auto": "low", "full": "offload", "offload": "low"}.get(preset)
 
 
 def _release_frames(exc: BaseException) -> None:
@@ -470,20 +443,25 @@ def _release_frames(exc: BaseException) -> None:
 # --------------------------------------------------------------------------------------
 
 
-def default_engine(
-    weights_dir: Path | str | None = None, device: DeviceName = "auto", memory_preset: str = "auto"
-) -> Engine:
-    """FaceLift when its weights are found (``weights_dir``, FACELIFT_WEIGHTS, the user data
-    folder; see engine.weights.find_weights), else the instant engine. ``engine.describe()``
-    says which and why. An explicit ``weights_dir`` that is not a folder raises WeightsError."""
-    from engine.weights import find_weights, user_weights_dir
+def make_engine(config: EngineConfig) -> Engine:
+    """The engine for ``config`` (the CLI, the window's worker and batch runs all use this).
 
-    found = find_weights(weights_dir)
-    if found is not None:
-        return FaceLiftEngine(found, device=device, memory_preset=memory_preset)
-    return InstantEngine(
-        reason=f"no FaceLift weights found; `facelift weights download` puts them in {user_weights_dir()}"
-    )
+    engine "instant": the instant engine. "facelift": FaceLift with the weights folder found
+    from ``config.weights_dir`` (engine.weights.find_weights; NoWeights when there is none).
+    None: FaceLift when its weights are found, else the instant engine, whose ``describe()``
+    says that none were found. An explicit ``weights_dir`` that is not a folder raises
+    WeightsError. Nothing loads here: models load on the engine's first ``load``/``run``.
+    """
+    from engine.weights import find_weights, missing_weights
+
+    if config.engine == "instant":
+        return InstantEngine()
+    found = find_weights(config.weights_dir)
+    if found is None:
+        if config.engine == "facelift":
+            raise missing_weights(config.weights_dir)
+        return InstantEngine(reason=str(missing_weights(config.weights_dir)))
+    return FaceLiftEngine(found, device=config.device, memory_preset=config.memory_preset)
 
 
 # --------------------------------------------------------------------------------------
@@ -517,7 +495,7 @@ def side_by_side(images: np.ndarray) -> np.ndarray:
 
 def render_input_views(
     gaussians: Gaussians,
-    size: int = 512,
+    size: int = RENDER_SIZE,
     background: tuple[float, float, float] = (1.0, 1.0, 1.0),
     cancel: CancelToken | None = None,
 ) -> np.ndarray:
@@ -540,9 +518,9 @@ def write_outputs(
     result: ReconstructionResult,
     out_dir: Path | str,
     *,
-    turntable_frames: int = 150,
-    fps: float = 30.0,
-    render_size: int = 512,
+    turntable_frames: int = TURNTABLE_FRAMES,
+    fps: float = TURNTABLE_FPS,
+    render_size: int = RENDER_SIZE,
     overwrite: bool = False,
     on_progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,

@@ -37,6 +37,7 @@ from engine.api import (
     WeightsError,
     no_progress,
 )
+from engine.errors import NoWeights
 from engine.weights_files import load_file, shape_mismatch, shapes_of, tensor_shapes
 
 HF_REPO_ID = "wlyu/OpenFaceLift"
@@ -133,6 +134,27 @@ def find_weights(explicit: Path | str | None = None) -> Path | None:
         if loc.path is not None and loc.present:
             return loc.path
     return None
+
+
+def missing_weights(explicit: Path | str | None = None) -> NoWeights:
+    """The one "no FaceLift weights" error, naming every place they were looked for.
+
+    It states the fact only: the CLI adds how to get them (``facelift weights download``), the
+    window its Tools menu.
+    """
+    places = [
+        f"{loc.source} {loc.path}" if loc.path else f"{loc.source} not set"
+        for loc in weights_locations(explicit)
+    ]
+    return NoWeights(f"no FaceLift weights found ({'; '.join(places)})")
+
+
+def require_weights(explicit: Path | str | None = None) -> Path:
+    """:func:`find_weights`, or :func:`missing_weights` raised when none is found."""
+    found = find_weights(explicit)
+    if found is None:
+        raise missing_weights(explicit)
+    return found
 
 
 # --------------------------------------------------------------------------------------

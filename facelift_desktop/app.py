@@ -8,9 +8,12 @@ are found, otherwise Instant). ``--screenshot`` saves the window once the result
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import sys
 from pathlib import Path
+
+from engine.settings import ENGINE_NAMES
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -21,9 +24,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--screenshot", metavar="OUT.png", help="save the window once the result is shown")
     parser.add_argument("--quit", action="store_true", help="exit after the result (and screenshot)")
     parser.add_argument("--self-test", action="store_true", help="check the installation and exit")
-    parser.add_argument(
-        "--engine", choices=("facelift", "instant"), help="engine for PHOTO (default: saved choice)"
-    )
+    parser.add_argument("--engine", choices=ENGINE_NAMES, help="engine for PHOTO (default: saved choice)")
     parser.add_argument("--size", default="1600x1000", help="window size WxH (default 1600x1000)")
     return parser.parse_args(argv)
 
@@ -81,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.photo is not None:
         if args.engine is not None:
             params = window.parameters_panel.parameters()
-            params.engine = args.engine
-            window.parameters_panel.set_parameters(params)
+            config = dataclasses.replace(params.config, engine=args.engine)
+            window.parameters_panel.set_parameters(dataclasses.replace(params, config=config))
         window.run_finished.connect(lambda _r: QTimer.singleShot(300, lambda: finish(True)))
 
         def failed(failure: object) -> None:

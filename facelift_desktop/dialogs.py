@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from engine.api import CancelToken, ProgressCallback, ProgressEvent
-from facelift_desktop.panels.parameters_panel import MEMORY_PRESETS
+from engine.settings import MEMORY_PRESETS
 from facelift_desktop.settings import ExportSettings
 from facelift_desktop.worker import Failure, TaskWorker, WorkerThread
 
@@ -41,12 +41,12 @@ OOM_HINT = (
 def oom_hint(suggested_preset: str | None) -> str:
     """What to change in the window after running out of memory, in the window's own words
     (the engine's suggestion names a preset by its CLI name; the window shows its label)."""
-    labels = dict(MEMORY_PRESETS)
-    if suggested_preset not in labels:
+    if suggested_preset not in MEMORY_PRESETS:
         return OOM_HINT
+    label = MEMORY_PRESETS[suggested_preset].label  # type: ignore[index]
     return (
         "The device ran out of memory and the models were freed. Choose a lower memory preset: "
-        f"in Parameters, set Memory to “{labels[suggested_preset]}”, then press Reconstruct again."
+        f"in Parameters, set Memory to “{label}”, then press Reconstruct again."
     )
 
 
@@ -295,7 +295,7 @@ class WeightsDialog(QDialog):
         self.components.clear()
         if found is None:
             self.status.setText(
-                "No FaceLift weights found. The Instant engine works without them. "
+                f"{self._weights.missing_weights(explicit)}. The Instant engine works without them. "
                 "Choose a folder that holds them, or Download (about 10 GB)."
             )
         else:
@@ -308,7 +308,7 @@ class WeightsDialog(QDialog):
             self.status.setText(str(exc))
             return
         if folder is None:
-            self.status.setText("Nothing to verify: no weights folder found.")
+            self.status.setText(f"Nothing to verify: {self._weights.missing_weights(self.current)}.")
             return
         report = self._weights.verify_weights(folder)
         self.components.clear()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 from engine.api import FaceLiftError, ProgressEvent, ReconstructionRequest, ReconstructionResult
 from engine.gaussians import Gaussians
 from engine.io.gaussians_file import is_gaussians_file
+from engine.settings import RENDER_SIZE, TURNTABLE_ELEVATION, TURNTABLE_FPS, TURNTABLE_FRAMES, EngineConfig
 from facelift_desktop import exports
 from facelift_desktop import worker as worker_module
 from facelift_desktop.dialogs import AboutDialog, ExportSettingsDialog, FailureDialog, WeightsDialog
@@ -40,7 +42,14 @@ from facelift_desktop.panels.viewport_panel import ViewportPanel
 from facelift_desktop.panels.views_strip import ViewsStrip
 from facelift_desktop.settings import AppSettings
 from facelift_desktop.turntable import TurntableJob
-from facelift_desktop.worker import EngineFactory, EngineWorker, Failure, WorkerThread, progress_text
+from facelift_desktop.worker import (
+    WEIGHTS_HINT,
+    EngineFactory,
+    EngineWorker,
+    Failure,
+    WorkerThread,
+    progress_text,
+)
 
 log = logging.getLogger(LOGGER_NAME)
 PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.heic);;All files (*)"
@@ -162,7 +171,7 @@ class MainWindow(QMainWindow):
         self.parameters_panel.set_parameters(self.settings.parameters())
         self.input_panel.set_recent(self.settings.recent_files())
         self.refresh_weights()
-        self.device_label.setText(f"Device: {self.parameters_panel.parameters().device} (requested)")
+        self.device_label.setText(f"Device: {self.parameters_panel.parameters().config.device} (requested)")
         self._update_actions()
         log.info("FaceLift Desktop ready")
 
@@ -271,7 +280,7 @@ class MainWindow(QMainWindow):
                 reason = f"the weights in {found} are incomplete (Tools → FaceLift weights…)"
                 found = None
             else:
-                reason = "no FaceLift weights found (Tools → FaceLift weights… to download or choose them)"
+                reason = f"{weights.missing_weights(saved or None)} ({WEIGHTS_HINT})"
         except FaceLiftError as exc:
             found, reason = None, str(exc)
         self.weights_dir = found
@@ -377,44 +386,39 @@ class MainWindow(QMainWindow):
         params = self.parameters_panel.parameters()
         self.settings.set_parameters(params)
         if self.result is None or not self.result.info.get("device"):
-            self.device_label.setText(f"Device: {params.device} (requested)")
+            self.device_label.setText(f"Device: {params.config.device} (requested)")
 
-    def make_request(self) -> ReconstructionRequest:
+    def make_request(self) -> tuple[EngineConfig, ReconstructionRequest]:
+        """The engine configuration and the request the parameters panel asks for."""
         p = self.parameters_panel.parameters()
         assert self.photo is not None
-        return ReconstructionRequest(
-            image=self.photo_path if self.photo_path is not None else self.photo,
-            engine=p.engine,  # type: ignore[arg-type]
-            seed=p.seed,
-            guidance_scale=p.guidance_scale,
-            num_steps=p.num_steps,
-            auto_crop=p.auto_crop,
-            device=p.device,  # type: ignore[arg-type]
-            memory_preset=p.memory_preset,
-            weights_dir=self.weights_dir,
+        config = replace(p.config, weights_dir=self.weights_dir)
+        return config, ReconstructionRequest(
+            self.photo_path if self.photo_path is not None else self.photo, p.options
         )
 
     def reconstruct(self) -> bool:
         """Start a run with the current parameters (Ctrl+R). False if nothing to run."""
         if self.photo is None or self.engine_worker.running:
             return False
-        request = self.make_request()
+        config, request = self.make_request()
         self._save_parameters()
         self._run_t0 = time.monotonic()
         self._shown_preview = False
         self.progress_panel.start()
-        self.status_message.setText(f"Reconstructing with the {request.engine} engine…")
+        self.status_message.setText(f"Reconstructing with the {config.engine} engine…")
+        o = request.options
         log.info(
             "reconstruct %s: engine=%s seed=%d guidance=%.1f steps=%d auto-crop=%s device=%s",
             request.describe_image(),
-            request.engine,
-            request.seed,
-            request.guidance_scale,
-            request.num_steps,
-            request.auto_crop,
-            request.device,
+            config.engine,
+            o.seed,
+            o.guidance_scale,
+            o.num_steps,
+            o.auto_crop,
+            config.device,
         )
-        self.engine_worker.request_run(request)
+        self.engine_worker.request_run(config, request)
         self._update_actions()
         return True
 
@@ -588,10 +592,10 @@ class MainWindow(QMainWindow):
     def start_turntable_export(
         self,
         path: Path | str,
-        frames: int = 150,
-        fps: int = 30,
-        size: int = 512,
-        elevation: float = 0.0,
+        frames: int = TURNTABLE_FRAMES,
+        fps: float = TURNTABLE_FPS,
+        size: int = RENDER_SIZE,
+        elevation: float = TURNTABLE_ELEVATION,
         overwrite: bool = False,
     ) -> TurntableJob:
         """Start rendering a turntable into ``path`` (.mp4/.gif); progress on the Run panel."""

@@ -1,4 +1,4 @@
-"""Persistent user settings (QSettings) with typed accessors and the reference's defaults."""
+"""Persistent user settings (QSettings) with typed accessors; defaults from engine.settings."""
 
 from __future__ import annotations
 
@@ -8,22 +8,39 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
+from engine.settings import (
+    DEVICE_NAMES,
+    ENGINE_NAMES,
+    MEMORY_PRESET_NAMES,
+    RENDER_SIZE,
+    TURNTABLE_ELEVATION,
+    TURNTABLE_FPS,
+    TURNTABLE_FRAMES,
+    EngineConfig,
+    RunOptions,
+)
+
 ORGANISATION = "FaceLift"
 APPLICATION = "FaceLift Desktop"
 MAX_RECENT = 8
 
+SEED_RANGE = (0, 2**31 - 1)
+GUIDANCE_RANGE = (1.0, 10.0)
+STEPS_RANGE = (10, 100)
+"""What the parameters panel lets a person pick (a saved value outside is clamped on loading)."""
 
-@dataclass
+_CONFIG_KEYS = ("engine", "device", "memory_preset")
+_OPTION_KEYS = ("seed", "guidance_scale", "num_steps", "auto_crop")
+"""The fields the panel edits, saved as parameters/<field>."""
+
+
+@dataclass(frozen=True)
 class Parameters:
-    """The reconstruction parameters the parameters panel edits (defaults = the reference's)."""
+    """What the parameters panel edits: the engine's configuration (the weights folder is set
+    in Tools → FaceLift weights…, not here) and what a run asks for."""
 
-    engine: str = "facelift"
-    seed: int = 4
-    guidance_scale: float = 3.0
-    num_steps: int = 50
-    auto_crop: bool = True
-    device: str = "auto"
-    memory_preset: str = "auto"
+    config: EngineConfig = field(default_factory=lambda: EngineConfig(engine="facelift"))
+    options: RunOptions = field(default_factory=RunOptions)
 
 
 @dataclass
@@ -33,10 +50,10 @@ class ExportSettings:
     ply_flavour: str = "facelift"
     up_axis: str = "z"
     video_format: str = "mp4"
-    video_frames: int = 150
-    video_fps: int = 30
-    video_size: int = 512
-    video_elevation: float = 0.0
+    video_frames: int = TURNTABLE_FRAMES
+    video_fps: int = int(TURNTABLE_FPS)
+    video_size: int = RENDER_SIZE
+    video_elevation: float = TURNTABLE_ELEVATION
     last_folder: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -87,19 +104,35 @@ class AppSettings:
         self.store.sync()
 
     def parameters(self) -> Parameters:
-        params = self._load("parameters", Parameters())
-        params.engine = params.engine if params.engine in ("facelift", "instant") else "facelift"
-        params.seed = max(0, min(2**31 - 1, params.seed))
-        params.guidance_scale = round(max(1.0, min(10.0, params.guidance_scale)), 1)
-        params.num_steps = max(10, min(100, params.num_steps))
-        if params.memory_preset not in ("auto", "full", "offload", "low", "cpu"):
-            params.memory_preset = "auto"
-        if params.device not in ("auto", "cpu", "cuda"):
-            params.device = "auto"
-        return params  # type: ignore[no-any-return]
+        """The saved parameters; unknown names fall back to the default, numbers are clamped."""
+        default = Parameters()
+
+        def saved(name: str, fallback: Any, allowed: tuple[Any, ...] | None = None) -> Any:
+            value = _coerce(self.store.value(f"parameters/{name}"), fallback)
+            return fallback if allowed is not None and value not in allowed else value
+
+        def clamp(value: float, bounds: tuple[float, float]) -> Any:
+            return max(bounds[0], min(bounds[1], value))
+
+        c, o = default.config, default.options
+        config = EngineConfig(
+            engine=saved("engine", c.engine, ENGINE_NAMES),
+            device=saved("device", c.device, DEVICE_NAMES),
+            memory_preset=saved("memory_preset", c.memory_preset, MEMORY_PRESET_NAMES),
+        )
+        options = RunOptions(
+            seed=clamp(saved("seed", o.seed), SEED_RANGE),
+            guidance_scale=round(clamp(saved("guidance_scale", o.guidance_scale), GUIDANCE_RANGE), 1),
+            num_steps=clamp(saved("num_steps", o.num_steps), STEPS_RANGE),
+            auto_crop=saved("auto_crop", o.auto_crop),
+        )
+        return Parameters(config, options)
 
     def set_parameters(self, params: Parameters) -> None:
-        self._save("parameters", params)
+        for obj, keys in ((params.config, _CONFIG_KEYS), (params.options, _OPTION_KEYS)):
+            for key in keys:
+                self.store.setValue(f"parameters/{key}", getattr(obj, key))
+        self.store.sync()
 
     def export_settings(self) -> ExportSettings:
         return self._load("export", ExportSettings())  # type: ignore[no-any-return]

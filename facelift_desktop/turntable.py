@@ -20,6 +20,7 @@ from engine.api import Cancelled, ProgressEvent
 from engine.geometry import turntable_azimuths
 from engine.io.images import resize_square
 from engine.io.video import VideoEncoder
+from engine.settings import RENDER_SIZE, TURNTABLE_ELEVATION, TURNTABLE_FPS, TURNTABLE_FRAMES
 from facelift_desktop.worker import Failure
 
 
@@ -39,10 +40,10 @@ class TurntableJob(QObject):
         self,
         render: Callable[[float, float], Any],
         path: Path | str,
-        frames: int = 150,
-        fps: int = 30,
-        size: int = 512,
-        elevation: float = 0.0,
+        frames: int = TURNTABLE_FRAMES,
+        fps: float = TURNTABLE_FPS,
+        size: int = RENDER_SIZE,
+        elevation: float = TURNTABLE_ELEVATION,
         overwrite: bool = False,
     ) -> None:
         super().__init__()

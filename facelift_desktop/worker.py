@@ -17,7 +17,7 @@ import contextlib
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from PySide6.QtCore import QObject, QThread, Signal, Slot
 
@@ -25,28 +25,20 @@ from engine.api import (
     Cancelled,
     CancelToken,
     FaceLiftError,
+    NoWeights,
     OutOfMemory,
     ProgressCallback,
     ProgressEvent,
     ReconstructionRequest,
-    ReconstructionResult,
 )
+from engine.pipeline import Engine, make_engine
+from engine.settings import EngineConfig
 
+EngineFactory = Callable[[EngineConfig], Engine]
+"""Makes the engine for a configuration (engine.pipeline.make_engine; tests pass fakes)."""
 
-class Engine(Protocol):
-    """What the worker needs from engine.pipeline's InstantEngine / FaceLiftEngine."""
-
-    def load(self, on_progress: ProgressCallback) -> None: ...
-
-    def unload(self) -> None: ...
-
-    def run(
-        self, request: ReconstructionRequest, on_progress: ProgressCallback, cancel: CancelToken
-    ) -> ReconstructionResult: ...
-
-
-EngineFactory = Callable[[str, ReconstructionRequest], Engine]
-"""Makes the engine called ``name`` ("facelift" | "instant") for a request (weights, device)."""
+WEIGHTS_HINT = "Tools → FaceLift weights… to download or choose them"
+"""How to get the FaceLift weights, in the window's words (the engine's NoWeights says where it looked)."""
 
 
 @dataclass(frozen=True)
@@ -68,7 +60,7 @@ class Failure:
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
         oom = isinstance(exc, OutOfMemory) or "out of memory" in str(exc).lower()
         if isinstance(exc, FaceLiftError):
-            reason = str(exc)
+            reason = f"{exc} ({WEIGHTS_HINT})" if isinstance(exc, NoWeights) else str(exc)
             details = (exc.details + "\n\n" + tb) if exc.details else tb
         else:
             first = " ".join(str(exc).split()) or type(exc).__name__
@@ -78,19 +70,9 @@ class Failure:
         return cls(reason=reason, details=details, out_of_memory=oom, suggested_preset=suggested)
 
 
-def default_engine_factory(name: str, request: ReconstructionRequest) -> Engine:
-    """The real engines from engine.pipeline (imported lazily: torch loads only on first use)."""
-    try:
-        from engine import pipeline
-    except ImportError as exc:  # the pipeline module is not in this build
-        raise FaceLiftError(f"the {name} engine is not available in this build ({exc})") from exc
-    if name == "instant":
-        return pipeline.InstantEngine()  # type: ignore[no-any-return]
-    if request.weights_dir is None:
-        raise FaceLiftError("no FaceLift weights found: Tools → FaceLift weights… to download or choose them")
-    return pipeline.FaceLiftEngine(  # type: ignore[no-any-return]
-        request.weights_dir, device=request.device, memory_preset=request.memory_preset
-    )
+def default_engine_factory(config: EngineConfig) -> Engine:
+    """The real engines (engine.pipeline.make_engine; torch loads only when a model does)."""
+    return make_engine(config)
 
 
 class EngineWorker(QObject):
@@ -101,12 +83,12 @@ class EngineWorker(QObject):
     failed = Signal(object)  # Failure
     cancelled = Signal()
     started = Signal(object)  # ReconstructionRequest
-    _run_requested = Signal(object)
+    _run_requested = Signal(object, object)
 
     def __init__(self, factory: EngineFactory = default_engine_factory) -> None:
         super().__init__()
         self._factory = factory
-        self._engines: dict[tuple[Any, ...], Engine] = {}
+        self._engines: dict[EngineConfig, Engine] = {}  # loaded engines, one per configuration
         self._token = CancelToken()
         self._running = False
         self._run_requested.connect(self._run)
@@ -115,23 +97,24 @@ class EngineWorker(QObject):
     def running(self) -> bool:
         return self._running
 
-    def request_run(self, request: ReconstructionRequest) -> None:
-        """Queue ``request`` on the worker thread (call from the GUI thread)."""
+    def request_run(self, config: EngineConfig, request: ReconstructionRequest) -> None:
+        """Queue ``request`` for the engine of ``config`` on the worker thread (call from the
+        GUI thread). An engine already loaded for ``config`` is reused."""
         self._token = CancelToken()
         self._running = True
-        self._run_requested.emit(request)
+        self._run_requested.emit(config, request)
 
     def cancel(self) -> None:
         """Ask the current run to stop; safe from any thread. Takes effect at the next check."""
         self._token.cancel()
 
-    def _engine_for(self, request: ReconstructionRequest, token: CancelToken) -> Engine:
-        key = (request.engine, str(request.weights_dir), request.device, request.memory_preset)
+    def _engine_for(self, config: EngineConfig, token: CancelToken) -> Engine:
+        key = config
         if key not in self._engines:
             # another configuration of the same engine: free the old models first
-            for old_key in [k for k in self._engines if k[0] == request.engine]:
+            for old_key in [k for k in self._engines if k.engine == config.engine]:
                 self._engines.pop(old_key).unload()
-            engine = self._factory(request.engine, request)
+            engine = self._factory(config)
 
             def on_load(event: ProgressEvent) -> None:
                 # FaceLift loads two networks (tens of seconds each on a CPU): a cancel made
@@ -147,13 +130,13 @@ class EngineWorker(QObject):
             self._engines[key] = engine
         return self._engines[key]
 
-    @Slot(object)
-    def _run(self, request: ReconstructionRequest) -> None:
+    @Slot(object, object)
+    def _run(self, config: EngineConfig, request: ReconstructionRequest) -> None:
         token = self._token
         self.started.emit(request)
         try:
             token.raise_if_cancelled()
-            engine = self._engine_for(request, token)
+            engine = self._engine_for(config, token)
             token.raise_if_cancelled()
             result = engine.run(request, self.progress.emit, token)
             token.raise_if_cancelled()

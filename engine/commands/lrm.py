@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.api import InputError, WeightsError
+from engine.api import InputError
+from engine.commands.options import add_engine_options
 from engine.geometry import VIEW_NAMES
 
 NUM_VIEWS = len(VIEW_NAMES)
@@ -26,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"six view images (PNG/JPEG) in the order {', '.join(VIEW_NAMES)}",
     )
     parser.add_argument("-o", "--output", required=True, metavar="OUT.ply", help="Gaussian PLY to write")
-    parser.add_argument("--weights", metavar="DIR", help="FaceLift weights folder (holds gslrm/ckpt_*.pt)")
+    add_engine_options(parser, memory_preset=False)
     parser.add_argument(
         "--cameras",
         metavar="JSON",
@@ -37,7 +38,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep every Gaussian (skip FaceLift's opacity/size/box filters)",
     )
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing OUT.ply")
     parser.add_argument(
         "--precision",
@@ -45,15 +45,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="auto",
         help="auto: fp16 autocast on CUDA (as released), fp32 on CPU",
     )
-
-
-def _weights_dir(explicit: str | None) -> Path:
-    from engine.weights import find_weights
-
-    found = find_weights(explicit)
-    if found is None:
-        raise WeightsError("no FaceLift weights folder found; pass --weights DIR (see: facelift weights)")
-    return found
 
 
 def load_views(paths: list[str], image_size: int, patch_size: int) -> np.ndarray:
@@ -79,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.gslrm.reconstructor import GSLRMReconstructor
     from engine.io.atomic import refuse_overwrite
     from engine.io.ply import save_ply
+    from engine.weights import require_weights
 
     if len(args.views) != NUM_VIEWS:
         raise InputError(
@@ -88,7 +80,9 @@ def run(args: argparse.Namespace) -> int:
     cameras = load_cameras_json(args.cameras, order=None) if args.cameras else None
     if cameras is not None and len(cameras) != NUM_VIEWS:
         raise InputError(f"{args.cameras}: needs {NUM_VIEWS} camera frames in view order, got {len(cameras)}")
-    reconstructor = GSLRMReconstructor.from_weights(_weights_dir(args.weights), args.device, args.precision)
+    reconstructor = GSLRMReconstructor.from_weights(
+        require_weights(args.weights_dir), args.device, args.precision
+    )
     views = load_views(args.views, reconstructor.image_size, reconstructor.patch_size)
     gaussians = reconstructor.reconstruct(views, cameras, apply_filter=not args.no_filter)
     save_ply(gaussians, args.output)

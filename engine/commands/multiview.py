@@ -14,8 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.api import InputError, OutputError, ProgressEvent, WeightsError
+from engine.api import InputError, OutputError, ProgressEvent
+from engine.commands.options import add_engine_options, add_run_options, engine_config, run_options
 from engine.geometry import VIEW_NAMES
+from engine.settings import RunOptions
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,45 +25,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "image", type=Path, help="the portrait photo (or a prepared crop with --no-preprocess)"
     )
     parser.add_argument("-o", "--output", type=Path, required=True, help="folder for the view PNGs")
-    parser.add_argument("--weights", type=Path, default=None, help="the FaceLift weights folder")
-    parser.add_argument("--seed", type=int, default=4, help="random seed (default 4, as FaceLift)")
-    parser.add_argument("--guidance", type=float, default=3.0, help="classifier-free guidance scale (3.0)")
-    parser.add_argument("--steps", type=int, default=50, help="denoising steps (50)")
-    parser.add_argument(
-        "--no-preprocess",
-        action="store_true",
-        help="take the image as an already prepared white-background crop (e.g. a saved input.png)",
-    )
-    parser.add_argument(
-        "--no-auto-crop", action="store_true", help="fit the whole photo instead of framing the face"
-    )
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    add_engine_options(parser)
+    add_run_options(parser)
     parser.add_argument("--overwrite", action="store_true", help="replace view PNGs already in OUTDIR")
-    parser.add_argument(
-        "--memory-preset", default="auto", help="auto, full, offload, low (GPU) or cpu; see docs/MEMORY.md"
-    )
 
 
-def _prepared_image(args: argparse.Namespace) -> np.ndarray:
-    if args.no_preprocess:
+def _prepared_image(image: Path, options: RunOptions) -> np.ndarray:
+    if not options.preprocess:
         from engine.io.images import load_photo
 
-        return load_photo(args.image)
+        return load_photo(image)
     from engine.preprocess import preprocess_photo
 
-    prepared = preprocess_photo(args.image, auto_crop=not args.no_auto_crop)
+    prepared = preprocess_photo(image, auto_crop=options.auto_crop)
     for note in prepared.notes:
         print(f"preprocess: {note}", file=sys.stderr)
     return prepared.image
-
-
-def _weights_dir(explicit: Path | None) -> Path:
-    from engine.weights import find_weights
-
-    found = find_weights(explicit)
-    if found is None:
-        raise WeightsError("no FaceLift weights found: pass --weights DIR or run `facelift weights download`")
-    return found
 
 
 def write_views(views: np.ndarray, out_dir: Path) -> list[Path]:
@@ -98,9 +77,13 @@ def run(args: argparse.Namespace) -> int:
     if args.output.is_dir():  # earlier views are refused before any model loads
         for name in (*(f"{view}.png" for view in VIEW_NAMES), "multiview.png"):
             refuse_overwrite(args.output / name, args.overwrite)
-    image = _prepared_image(args)
+    from engine.weights import require_weights
+
+    config = engine_config(args)
+    options = run_options(args)
+    image = _prepared_image(args.image, options)
     mvd = MultiViewDiffusion.from_weights(
-        _weights_dir(args.weights), device=args.device, memory_preset=args.memory_preset
+        require_weights(config.weights_dir), device=config.device, memory_preset=config.memory_preset
     )
 
     def report(event: ProgressEvent) -> None:
@@ -109,7 +92,11 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         views = mvd.generate(
-            image, seed=args.seed, guidance_scale=args.guidance, num_steps=args.steps, on_progress=report
+            image,
+            seed=options.seed,
+            guidance_scale=options.guidance_scale,
+            num_steps=options.num_steps,
+            on_progress=report,
         )
     finally:
         print(file=sys.stderr)

@@ -31,10 +31,17 @@ from engine.api import (
     ReconstructionRequest,
     WeightsError,
 )
-from engine.commands import error_text
+from engine.commands import WEIGHTS_HINT, error_text
+from engine.commands.options import (
+    add_engine_options,
+    add_run_options,
+    add_turntable_options,
+    check_render_size,
+    engine_config,
+    run_options,
+)
+from engine.settings import ENGINE_NAMES
 
-# engine.pipeline's preset names, repeated here so --help does not import the engine.
-MEMORY_PRESETS = ("auto", "full", "offload", "low", "cpu")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif")
 
 
@@ -53,61 +60,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--engine",
-        choices=("facelift", "instant"),
+        choices=ENGINE_NAMES,
         default=None,
         help="default: facelift when its weights are found, else instant",
     )
-    parser.add_argument("--weights", type=Path, default=None, help="FaceLift weights folder")
-    parser.add_argument("--seed", type=int, default=4, help="diffusion seed, per image (default 4)")
-    parser.add_argument(
-        "--guidance",
-        "--guidance_scale_2D",
-        dest="guidance",
-        type=float,
-        default=3.0,
-        help="classifier-free guidance scale (default 3.0)",
-    )
-    parser.add_argument(
-        "--steps", "--step_2D", dest="steps", type=int, default=50, help="diffusion steps (default 50)"
-    )
-    crop = parser.add_mutually_exclusive_group()
-    crop.add_argument(
-        "--no-auto-crop",
-        dest="auto_crop",
-        action="store_false",
-        help="do not frame the face: use the whole photo (padded to a square)",
-    )
-    crop.add_argument(
-        "--no-preprocess",
-        action="store_true",
-        help="take each image as an already prepared white-background head crop",
-    )
-    crop.add_argument(
-        "--auto_crop",
-        dest="auto_crop",
-        action="store_true",
-        help="FaceLift's flag; auto-crop is the default anyway",
-    )
-    parser.set_defaults(auto_crop=True)
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    parser.add_argument(
-        "--memory-preset",
-        choices=MEMORY_PRESETS,
-        default="auto",
-        help="memory use: full keeps every model on the GPU; offload/low use less GPU memory (slower) "
-        "and free the diffusion models before GS-LRM; cpu runs in fp32 on the CPU",
-    )
+    add_engine_options(parser)
+    add_run_options(parser, reference_flags=True)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
-    parser.add_argument(
-        "--frames", type=int, default=150, help="turntable frames (default 150; 0 = no video)"
-    )
-    parser.add_argument("--fps", type=float, default=30.0, help="turntable frame rate (default 30)")
-    parser.add_argument(
-        "--size",
-        type=int,
-        default=512,
-        help="render size of output.png views and the turntable (default 512)",
-    )
+    add_turntable_options(parser, frames_help="turntable frames, 0 = no video")
 
 
 def collect_inputs(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -146,36 +106,19 @@ def output_names(images: list[Path]) -> list[str]:
     return names
 
 
-def _choose_engine(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from engine.pipeline import FaceLiftEngine, InstantEngine, default_engine
-    from engine.weights import find_weights, user_weights_dir
-
-    if args.engine == "instant":
-        return InstantEngine(reason="--engine instant")
-    if args.engine == "facelift":
-        found = find_weights(args.weights)
-        if found is None:
-            raise WeightsError(
-                "no FaceLift weights found (--weights, FACELIFT_WEIGHTS, "
-                f"{user_weights_dir()}); run `facelift weights download` or use --engine instant"
-            )
-        return FaceLiftEngine(found, device=args.device, memory_preset=args.memory_preset)
-    return default_engine(args.weights, device=args.device, memory_preset=args.memory_preset)
-
-
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from engine.io.atomic import probe_writable
-    from engine.pipeline import check_can_write, write_outputs
+    from engine.pipeline import check_can_write, make_engine, write_outputs
 
     images, problems = collect_inputs([*args.inputs, *args.input_dir])
     if not images and not problems:
         raise InputError("no input: give photos or folders (INPUT... or -i DIR)")
     if args.frames < 0:
         raise InputError(f"--frames must be 0 or more, got {args.frames}")
-    if not 8 <= args.size <= 8192:
-        raise InputError(f"--size must be within 8..8192, got {args.size}")
+    check_render_size(args.size)
+    options = run_options(args)
     n_inputs = len(images) + len(problems)
     failed = [msg for _, msg in problems]
     for msg in failed:
@@ -198,8 +141,12 @@ def run(args: argparse.Namespace) -> int:
         return 2 if n_inputs == 1 else 1
 
     probe_writable(args.output)  # an unwritable destination fails now, not after the run (exit 2)
-    engine = _choose_engine(args)
-    print(f"facelift: using the {engine.describe()}", file=sys.stderr)
+    config = engine_config(args)
+    engine = make_engine(config)
+    chosen = engine.describe()
+    if config.engine is None and engine.name == "instant":  # chosen because no weights were found
+        chosen += f"; {WEIGHTS_HINT}"
+    print(f"facelift: using the {chosen}", file=sys.stderr)
     cancel = CancelToken()
     bar = tqdm(total=len(jobs), unit="image", file=sys.stderr, dynamic_ncols=True)
 
@@ -212,17 +159,7 @@ def run(args: argparse.Namespace) -> int:
         for path, out_dir in jobs:
             bar.set_description(path.name[:30])
             try:
-                request = ReconstructionRequest(
-                    image=path,
-                    engine=engine.name,
-                    seed=args.seed,
-                    guidance_scale=args.guidance,
-                    num_steps=args.steps,
-                    auto_crop=args.auto_crop,
-                    preprocess=not args.no_preprocess,
-                    device=args.device,
-                    memory_preset=args.memory_preset,
-                )
+                request = ReconstructionRequest(path, options)
                 result = engine.run(request, on_progress, cancel)
                 write_outputs(
                     result,

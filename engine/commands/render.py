@@ -13,8 +13,10 @@ import sys
 from pathlib import Path
 
 from engine.api import InputError, ProgressEvent
+from engine.commands.options import add_turntable_options, check_render_size
 from engine.geometry import VIEW_NAMES
 from engine.io.gaussians_file import load_gaussians
+from engine.settings import TURNTABLE_ELEVATION
 
 _NAMED = {"white": (1.0, 1.0, 1.0), "black": (0.0, 0.0, 0.0)}
 
@@ -32,12 +34,13 @@ def parse_background(text: str) -> tuple[float, float, float]:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", type=Path, metavar="PLY", help="Gaussian splat file (.ply or .splat)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="OUT.mp4, OUT.gif or OUT.png")
-    parser.add_argument("--frames", type=int, default=150, help="turntable frames (default 150)")
-    parser.add_argument("--fps", type=float, default=30.0, help="frames per second (default 30)")
+    add_turntable_options(parser)
     parser.add_argument(
-        "--elevation", type=float, default=0.0, help="camera elevation in degrees (default 0)"
+        "--elevation",
+        type=float,
+        default=TURNTABLE_ELEVATION,
+        help="camera elevation in degrees (default %(default)s)",
     )
-    parser.add_argument("--size", type=int, default=512, help="image size in pixels (default 512)")
     parser.add_argument("--background", default="white", help="white, black or #rrggbb (default white)")
     parser.add_argument("--view", choices=VIEW_NAMES, default=None, help="PNG only: which input camera")
     parser.add_argument("--lossless", action="store_true", help="MP4 as the reference: yuv444p, CRF 0")
@@ -53,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"{out}: output must end in .mp4, .gif or .png")
     if args.view is not None and suffix != ".png":
         raise InputError("--view applies to a .png output only")
-    if not 8 <= args.size <= 8192:
-        raise InputError(f"--size must be within 8..8192, got {args.size}")
+    check_render_size(args.size)
     background = parse_background(args.background)
     refuse_overwrite(out, args.overwrite)
     gaussians = load_gaussians(args.input)

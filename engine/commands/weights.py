@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from engine.api import CancelToken, ProgressEvent
+from engine.commands import error_text
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -61,8 +62,8 @@ def _where(explicit: Path | None) -> int:
     if found is not None:
         print(f"using: {found}")
     else:
-        print("no weights found: `facelift reconstruct` uses the instant engine")
-        print(f"download them with `facelift weights download` (into {w.user_weights_dir()})")
+        print(error_text(w.missing_weights(explicit)))
+        print("`facelift reconstruct` uses the instant engine without them")
     print(w.LICENSE_NOTICE)
     return 0
 

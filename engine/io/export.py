@@ -30,6 +30,7 @@ from engine.api import CancelToken, InputError, ProgressCallback, no_progress
 from engine.cameras import CameraSet, view_camera
 from engine.gaussians import Gaussians
 from engine.geometry import matrix_to_quat, quat_multiply
+from engine.settings import RENDER_SIZE, TURNTABLE_ELEVATION, TURNTABLE_FPS, TURNTABLE_FRAMES
 from engine.sh import sh_bands
 
 UpAxis = Literal["z", "y"]
@@ -173,10 +174,10 @@ def export_gaussians(
 def write_turntable(
     gaussians: Gaussians,
     path: str | os.PathLike[str],
-    num_frames: int = 150,
-    fps: float = 30.0,
-    elevation_deg: float = 0.0,
-    size: int = 512,
+    num_frames: int = TURNTABLE_FRAMES,
+    fps: float = TURNTABLE_FPS,
+    elevation_deg: float = TURNTABLE_ELEVATION,
+    size: int = RENDER_SIZE,
     background: tuple[float, float, float] = (1.0, 1.0, 1.0),
     lossless: bool = False,
     on_progress: ProgressCallback = no_progress,

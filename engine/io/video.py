@@ -27,6 +27,7 @@ import numpy as np
 
 from engine.api import CancelToken, InputError, OutputError, ProgressCallback, ProgressEvent, no_progress
 from engine.io.atomic import AtomicFile
+from engine.settings import TURNTABLE_FPS
 
 PixFmt = Literal["yuv420p", "yuv444p"]
 VIDEO_SUFFIXES = (".mp4", ".gif")
@@ -54,7 +55,7 @@ class VideoEncoder:
     def __init__(
         self,
         path: str | os.PathLike[str],
-        fps: float = 30.0,
+        fps: float = TURNTABLE_FPS,
         pix_fmt: PixFmt = "yuv420p",
         *,
         overwrite: bool = True,
@@ -169,7 +170,7 @@ class VideoEncoder:
 def write_video(
     frames: Iterable[np.ndarray],
     path: str | os.PathLike[str],
-    fps: float = 30.0,
+    fps: float = TURNTABLE_FPS,
     pix_fmt: PixFmt = "yuv420p",
     on_progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,

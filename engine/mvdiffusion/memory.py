@@ -22,7 +22,8 @@ On the CPU the VAE is sliced too: one view at a time costs no time there and kee
 fp32 decode of six 512x512 views (several GB at once) out of the peak.
 
 "auto" picks full with >= 8 GiB free VRAM, offload with >= 4 GiB, else low; on a machine
-without CUDA it is cpu. Between stages the caller frees the diffusion models
+without CUDA it is cpu. The presets' names, meaning and thresholds are defined in
+engine.settings (MEMORY_PRESETS); this module places the networks accordingly. Between stages the caller frees the diffusion models
 (:meth:`engine.mvdiffusion.pipeline.MultiViewDiffusion.unload`) before GS-LRM runs.
 
 Offload is done here with explicit ``module.to()`` around each use rather than accelerate's
@@ -40,12 +41,14 @@ from typing import Any
 
 import torch
 
-from engine.api import InputError
-
-PRESET_NAMES = ("auto", "full", "offload", "low", "cpu")
-_GIB = 1024**3
-FULL_MIN_FREE = 8 * _GIB
-OFFLOAD_MIN_FREE = 4 * _GIB
+from engine.errors import InputError
+from engine.settings import (
+    AUTO_FULL_MIN_FREE_VRAM,
+    AUTO_OFFLOAD_MIN_FREE_VRAM,
+    MEMORY_PRESET_NAMES,
+    MEMORY_PRESETS,
+    MemoryPresetName,
+)
 
 
 @dataclass(frozen=True)
@@ -83,21 +86,31 @@ def free_vram(device: torch.device) -> int:
 
 def choose_preset(device: str | torch.device = "auto", preset: str = "auto") -> MemoryPreset:
     """The preset to use for ``device`` (see the module table)."""
-    if preset not in PRESET_NAMES:
-        raise InputError(f"memory preset {preset!r}: not one of {', '.join(PRESET_NAMES)}")
+    if preset not in MEMORY_PRESETS:
+        raise InputError(f"memory preset {preset!r}: not one of {', '.join(MEMORY_PRESET_NAMES)}")
     dev = resolve_device(device)
     if dev.type != "cuda":
-        if preset in ("full", "offload", "low") and str(device) != "auto":
+        if MEMORY_PRESETS[preset].gpu and str(device) != "auto":  # type: ignore[index]
             raise InputError(f"memory preset {preset}: needs a CUDA device (this run is on {dev})")
-        return MemoryPreset("cpu", dev, torch.float32, offload=False, vae_slicing=True)
-    if preset in ("auto", "cpu"):
-        if preset == "cpu":
-            return MemoryPreset("cpu", torch.device("cpu"), torch.float32, offload=False, vae_slicing=True)
+        return _resolved("cpu", dev)
+    if preset == "cpu":
+        return _resolved("cpu", torch.device("cpu"))
+    if preset == "auto":
         free = free_vram(dev)
-        preset = "full" if free >= FULL_MIN_FREE else "offload" if free >= OFFLOAD_MIN_FREE else "low"
-    return MemoryPreset(
-        preset, dev, torch.float16, offload=preset in ("offload", "low"), vae_slicing=preset == "low"
-    )
+        preset = (
+            "full"
+            if free >= AUTO_FULL_MIN_FREE_VRAM
+            else "offload"
+            if free >= AUTO_OFFLOAD_MIN_FREE_VRAM
+            else "low"
+        )
+    return _resolved(preset, dev)  # type: ignore[arg-type]
+
+
+def _resolved(name: MemoryPresetName, device: torch.device) -> MemoryPreset:
+    info = MEMORY_PRESETS[name]
+    dtype = torch.float32 if device.type == "cpu" else torch.float16
+    return MemoryPreset(name, device, dtype, offload=info.offload, vae_slicing=info.vae_slicing)
 
 
 def _to(module: Any, device: torch.device | str) -> None:

@@ -34,6 +34,7 @@ from engine.io.images import resize_square
 from engine.mvdiffusion.config import AttentionMode
 from engine.mvdiffusion.loading import DiffusionComponents, load_components
 from engine.mvdiffusion.memory import MemoryPreset, Placement, choose_preset, release_memory
+from engine.settings import DEFAULT_GUIDANCE, DEFAULT_SEED, DEFAULT_STEPS
 
 STAGE = "diffusion"
 
@@ -85,9 +86,9 @@ class MultiViewDiffusion:
     def generate(
         self,
         image: np.ndarray,
-        seed: int = 4,
-        guidance_scale: float = 3.0,
-        num_steps: int = 50,
+        seed: int = DEFAULT_SEED,
+        guidance_scale: float = DEFAULT_GUIDANCE,
+        num_steps: int = DEFAULT_STEPS,
         on_progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
         sampler: str = "reference",

@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 from engine.mvdiffusion.loading import DiffusionComponents
+from engine.settings import DEFAULT_GUIDANCE, DEFAULT_SEED, DEFAULT_STEPS
 
 StepCallback = Callable[[int, int], None]
 """Called after denoising step k (1-based) of N as ``cb(k, N)``; may raise to stop the run."""
@@ -259,9 +260,9 @@ def sample_views(
     comps: DiffusionComponents,
     image: np.ndarray,
     *,
-    seed: int = 4,
-    guidance_scale: float = 3.0,
-    num_steps: int = 50,
+    seed: int = DEFAULT_SEED,
+    guidance_scale: float = DEFAULT_GUIDANCE,
+    num_steps: int = DEFAULT_STEPS,
     eta: float = 1.0,
     sampler: SamplerName = "reference",
     device: torch.device | str = "cpu",

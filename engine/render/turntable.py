@@ -14,6 +14,7 @@ from engine.cameras import turntable_cameras
 from engine.gaussians import Gaussians
 from engine.render.dispatch import prepare, render
 from engine.render.types import Background, check_background, to_uint8
+from engine.settings import RENDER_SIZE, TURNTABLE_ELEVATION, TURNTABLE_FRAMES
 
 MAX_FRAMES = 100_000
 MAX_SIZE = 8192
@@ -21,9 +22,9 @@ MAX_SIZE = 8192
 
 def render_turntable(
     gaussians: Gaussians,
-    num_frames: int = 150,
-    elevation_deg: float = 0.0,
-    size: int = 512,
+    num_frames: int = TURNTABLE_FRAMES,
+    elevation_deg: float = TURNTABLE_ELEVATION,
+    size: int = RENDER_SIZE,
     background: Background = (1.0, 1.0, 1.0),
     on_progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,

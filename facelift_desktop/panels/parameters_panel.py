@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Mapping
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QStandardItemModel
@@ -18,22 +19,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from facelift_desktop.settings import Parameters
-
-ENGINES = (("facelift", "FaceLift (diffusion + GS-LRM)"), ("instant", "Instant (built-in, offline)"))
-DEVICES = (("auto", "Automatic"), ("cpu", "CPU"), ("cuda", "CUDA GPU"))
-# engine.pipeline.MEMORY_PRESETS, lowest GPU memory last
-MEMORY_PRESETS = (
-    ("auto", "Automatic"),
-    ("full", "Full: all models on the GPU (≥ 16 GB)"),
-    ("offload", "Offload: one model at a time (12 GB)"),
-    ("low", "Low: offload + VAE per view (8 GB)"),
-    ("cpu", "CPU only (fp32, slow)"),
-)
+from engine.settings import DEVICE_LABELS, ENGINE_LABELS, MEMORY_PRESETS, EngineConfig, RunOptions
+from facelift_desktop.settings import GUIDANCE_RANGE, SEED_RANGE, STEPS_RANGE, Parameters
 
 
-def _fill(combo: QComboBox, items: tuple[tuple[str, str], ...]) -> None:
-    for key, label in items:
+def _fill(combo: QComboBox, labels: Mapping[str, str]) -> None:
+    for key, label in labels.items():
         combo.addItem(label, key)
 
 
@@ -51,27 +42,27 @@ class ParametersPanel(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.engine = QComboBox()
-        _fill(self.engine, ENGINES)
+        _fill(self.engine, ENGINE_LABELS)
         self.engine_note = QLabel("")
         self.engine_note.setObjectName("warning")
         self.engine_note.setWordWrap(True)
         self.engine_note.hide()
         self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
+        self.seed.setRange(*SEED_RANGE)
         self.random_seed = QPushButton("Random")
         self.random_seed.setToolTip("Pick a random seed")
         self.random_seed.clicked.connect(lambda: self.seed.setValue(random.randint(0, 99_999)))
         self.guidance = QDoubleSpinBox()
-        self.guidance.setRange(1.0, 10.0)
+        self.guidance.setRange(*GUIDANCE_RANGE)
         self.guidance.setSingleStep(0.1)
         self.guidance.setDecimals(1)
         self.steps = QSpinBox()
-        self.steps.setRange(10, 100)
+        self.steps.setRange(*STEPS_RANGE)
         self.auto_crop = QCheckBox("Detect the face and crop")
         self.device = QComboBox()
-        _fill(self.device, DEVICES)
+        _fill(self.device, DEVICE_LABELS)
         self.memory = QComboBox()
-        _fill(self.memory, MEMORY_PRESETS)
+        _fill(self.memory, {name: p.label for name, p in MEMORY_PRESETS.items()})
 
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed, 1)
@@ -105,23 +96,28 @@ class ParametersPanel(QWidget):
 
     def parameters(self) -> Parameters:
         return Parameters(
-            engine=str(self.engine.currentData()),
-            seed=int(self.seed.value()),
-            guidance_scale=round(float(self.guidance.value()), 1),
-            num_steps=int(self.steps.value()),
-            auto_crop=bool(self.auto_crop.isChecked()),
-            device=str(self.device.currentData()),
-            memory_preset=str(self.memory.currentData()),
+            EngineConfig(
+                engine=self.engine.currentData(),
+                device=self.device.currentData(),
+                memory_preset=self.memory.currentData(),
+            ),
+            RunOptions(
+                seed=int(self.seed.value()),
+                guidance_scale=round(float(self.guidance.value()), 1),
+                num_steps=int(self.steps.value()),
+                auto_crop=bool(self.auto_crop.isChecked()),
+            ),
         )
 
     def set_parameters(self, params: Parameters) -> None:
-        _select(self.engine, params.engine)
-        self.seed.setValue(params.seed)
-        self.guidance.setValue(params.guidance_scale)
-        self.steps.setValue(params.num_steps)
-        self.auto_crop.setChecked(params.auto_crop)
-        _select(self.device, params.device)
-        _select(self.memory, params.memory_preset)
+        config, options = params.config, params.options
+        _select(self.engine, str(config.engine))
+        self.seed.setValue(options.seed)
+        self.guidance.setValue(options.guidance_scale)
+        self.steps.setValue(options.num_steps)
+        self.auto_crop.setChecked(options.auto_crop)
+        _select(self.device, config.device)
+        _select(self.memory, config.memory_preset)
         self._update_enabled()
 
     def set_facelift_available(self, available: bool, reason: str = "") -> None:

@@ -187,7 +187,7 @@ def test_reference_flags_are_accepted(tmp_path, monkeypatch):
     ]
     assert main(args) == 0
     assert seen["input_dir"] == [Path("in")] and seen["output"] == Path("out")
-    assert (seen["guidance"], seen["steps"], seen["seed"], seen["auto_crop"]) == (2.5, 7, 3, True)
+    assert (seen["guidance_scale"], seen["num_steps"], seen["seed"], seen["auto_crop"]) == (2.5, 7, 3, True)
     assert main(["reconstruct", "x.png", "-o", "o", "--no-auto-crop"]) == 0
     assert seen["auto_crop"] is False and seen["inputs"] == [Path("x.png")] and seen["frames"] == 150
 
@@ -203,12 +203,3 @@ def test_output_names_for_duplicate_stems():
 
     names = output_names([Path("x/a.png"), Path("y/a.jpg"), Path("b.png"), Path("a.b.png")])
     assert names == ["a_png", "a_jpg", "b", "a.b"]
-
-
-def test_memory_preset_choices_are_the_engines():
-    import engine.commands.reconstruct as cmd
-    from engine.mvdiffusion.memory import PRESET_NAMES
-    from engine.pipeline import MEMORY_PRESETS
-
-    assert cmd.MEMORY_PRESETS == MEMORY_PRESETS
-    assert set(MEMORY_PRESETS) == set(PRESET_NAMES)

@@ -61,8 +61,9 @@ def test_progress_event():
 
 def test_request_defaults_are_the_references():
     req = ReconstructionRequest(image="me.jpg")
-    assert (req.engine, req.seed, req.guidance_scale, req.num_steps) == ("facelift", 4, 3.0, 50)
-    assert req.auto_crop and req.preprocess and req.device == "auto"
+    o = req.options
+    assert (o.seed, o.guidance_scale, o.num_steps) == (4, 3.0, 50)
+    assert o.auto_crop and o.preprocess
     assert req.describe_image() == "me.jpg"
     assert (
         ReconstructionRequest(image=np.zeros((480, 640, 3), np.uint8)).describe_image() == "<image 640x480>"

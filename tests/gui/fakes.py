@@ -17,6 +17,7 @@ from engine.api import (
     ReconstructionRequest,
     ReconstructionResult,
 )
+from engine.settings import EngineConfig
 from viewer.synthetic import synthetic_head
 
 
@@ -85,9 +86,10 @@ class FakeFactory:
             self.engines[name] = FakeEngine(name=name, **self.kwargs)  # type: ignore[arg-type]
         return self.engines[name]
 
-    def __call__(self, name: str, request: ReconstructionRequest) -> FakeEngine:
+    def __call__(self, config: EngineConfig) -> FakeEngine:
         self.made += 1
-        return self.engine(name)
+        assert config.engine is not None  # the window always names the engine
+        return self.engine(config.engine)
 
 
 __all__ = ["FaceLiftError", "FakeEngine", "FakeFactory", "OutOfMemory"]

@@ -12,14 +12,14 @@ from PySide6.QtCore import QEvent, Qt, QThread
 from PySide6.QtWidgets import QApplication
 
 from engine.api import FaceLiftError, OutOfMemory, OutputError, ProgressEvent
+from engine.settings import EngineConfig, RunOptions
 from facelift_desktop.dialogs import FailureDialog
 from facelift_desktop.settings import AppSettings, Parameters
 
 
 def _select_engine(window, name: str) -> None:  # type: ignore[no-untyped-def]
-    p = window.parameters_panel.parameters()
-    p.engine = name
-    window.parameters_panel.set_parameters(p)
+    combo = window.parameters_panel.engine
+    combo.setCurrentIndex(combo.findData(name))
 
 
 def test_progress_updates_the_panel_then_the_result_is_shown(qtbot, make_window, photo, fake_weights) -> None:  # type: ignore[no-untyped-def]
@@ -58,7 +58,7 @@ def test_progress_updates_the_panel_then_the_result_is_shown(qtbot, make_window,
     log_text = window.log_panel.toPlainText()
     assert "reconstruct" in log_text and "done: 2000 Gaussians" in log_text
     request = factory.engine("facelift").runs[0]
-    assert (request.seed, request.guidance_scale, request.num_steps, request.auto_crop) == (4, 3.0, 50, True)
+    assert request.options == RunOptions()  # the reference's defaults
 
 
 def test_models_load_once_across_runs(qtbot, make_window, photo, no_weights) -> None:  # type: ignore[no-untyped-def]
@@ -154,7 +154,7 @@ def test_an_unreadable_photo_is_a_dialog_not_a_crash(
 def test_missing_weights_disable_facelift_with_the_reason(make_window, no_weights) -> None:  # type: ignore[no-untyped-def]
     window = make_window()
     assert not window.parameters_panel.facelift_available
-    assert window.parameters_panel.parameters().engine == "instant"
+    assert window.parameters_panel.parameters().config.engine == "instant"
     assert "weights" in window.parameters_panel.engine_note.text()
 
 
@@ -171,13 +171,8 @@ def test_settings_persist_across_a_restart(qtbot, make_window, settings_path, ph
     window.close()
     restarted = make_window()
     assert restarted.parameters_panel.parameters() == Parameters(
-        engine="facelift",
-        seed=1234,
-        guidance_scale=5.5,
-        num_steps=30,
-        auto_crop=False,
-        device="cpu",
-        memory_preset="offload",
+        EngineConfig(engine="facelift", device="cpu", memory_preset="offload"),
+        RunOptions(seed=1234, guidance_scale=5.5, num_steps=30, auto_crop=False),
     )
     assert AppSettings.at_path(settings_path).recent_files() == [str(photo.resolve())]
     assert restarted.input_panel.recent_button.isEnabled()

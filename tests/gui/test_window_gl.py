@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from fakes import FakeFactory
 
-from engine.api import ReconstructionRequest
+from engine.settings import EngineConfig
 from facelift_desktop.settings import AppSettings
 from facelift_desktop.worker import default_engine_factory
 
@@ -50,9 +50,9 @@ def gl_window(qtbot, settings_path, no_weights):  # type: ignore[no-untyped-def]
         yield lambda factory: new_window(size=(1280, 800), engine_factory=factory, use_gl=True)
 
 
-def _instant_only(name: str, request: ReconstructionRequest):  # type: ignore[no-untyped-def]
-    assert name == "instant"
-    return default_engine_factory(name, request)
+def _instant_only(config: EngineConfig):  # type: ignore[no-untyped-def]
+    assert config.engine == "instant"
+    return default_engine_factory(config)
 
 
 def _reconstruct(qtbot, window, photo: Path, timeout: int = 120_000) -> None:  # type: ignore[no-untyped-def]
@@ -195,9 +195,7 @@ def test_facelift_preview_is_shown_then_replaced(qtbot, settings_path, fake_weig
     qtbot.addWidget(window)
     window.show()
     try:
-        params = window.parameters_panel.parameters()
-        params.engine = "facelift"
-        window.parameters_panel.set_parameters(params)
+        window.parameters_panel.engine.setCurrentIndex(window.parameters_panel.engine.findData("facelift"))
         window.open_photo(photo)
         window.reconstruct()
         viewer = window.viewport.viewer

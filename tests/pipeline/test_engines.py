@@ -17,7 +17,8 @@ from engine.api import (
     WeightsError,
 )
 from engine.gaussians import Gaussians
-from engine.pipeline import FaceLiftEngine, InstantEngine, default_engine
+from engine.pipeline import FaceLiftEngine, InstantEngine, make_engine
+from engine.settings import EngineConfig, RunOptions
 
 REPO = Path(__file__).resolve().parents[2]
 PHOTO = REPO / "resources" / "samples" / "astronaut.png"
@@ -51,7 +52,7 @@ def photo() -> np.ndarray:
 
 def _request(image, **kw) -> ReconstructionRequest:
     kw.setdefault("num_steps", 4)
-    return ReconstructionRequest(image=image, **kw)
+    return ReconstructionRequest(image, RunOptions(**kw))
 
 
 @pytest.mark.slow
@@ -152,16 +153,31 @@ def test_out_of_memory_frees_models_and_suggests_a_lower_preset(conformance_dir,
     assert engine._mv is None and engine._lrm is None  # freed
 
 
-def test_default_engine_prefers_facelift_when_weights_are_found(conformance_dir, tmp_path, monkeypatch):
+def test_make_engine_prefers_facelift_when_weights_are_found(conformance_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("FACELIFT_WEIGHTS", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-    engine = default_engine(conformance_dir)
+    engine = make_engine(EngineConfig(weights_dir=conformance_dir))
     assert isinstance(engine, FaceLiftEngine) and str(conformance_dir) in engine.describe()
-    engine = default_engine()
+    engine = make_engine(EngineConfig())
     assert isinstance(engine, InstantEngine)
-    assert "no FaceLift weights found" in engine.describe() and "weights download" in engine.describe()
+    assert (
+        "no FaceLift weights found" in engine.describe() and "FACELIFT_WEIGHTS not set" in engine.describe()
+    )
     monkeypatch.setenv("FACELIFT_WEIGHTS", str(conformance_dir))
-    assert isinstance(default_engine(), FaceLiftEngine)
+    assert isinstance(make_engine(EngineConfig()), FaceLiftEngine)
+    assert isinstance(make_engine(EngineConfig("instant")), InstantEngine)  # asked for: no lookup
+
+
+def test_make_engine_keeps_the_config_and_runs_never_change_it(conformance_dir, photo):
+    config = EngineConfig("facelift", conformance_dir, device="cpu", memory_preset="cpu")
+    engine = make_engine(config)
+    assert isinstance(engine, FaceLiftEngine) and engine.config == config
+    engine.preview = False
+    engine.run(_request(photo, preprocess=False, num_steps=1))
+    assert engine.config == config
+    with pytest.raises(AttributeError):
+        engine.config.device = "cuda"  # type: ignore[misc]
+    engine.unload()
 
 
 def test_engine_import_pulls_in_no_gui_toolkit_or_torch():
@@ -177,10 +193,10 @@ def test_engine_import_pulls_in_no_gui_toolkit_or_torch():
 
 
 def test_weights_are_looked_up_when_not_given(conformance_dir, tmp_path, monkeypatch):
-    """The desktop app builds FaceLiftEngine() without a folder: FACELIFT_WEIGHTS etc. decide."""
+    """A config without a folder: FACELIFT_WEIGHTS and the user data folder decide."""
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
     monkeypatch.delenv("FACELIFT_WEIGHTS", raising=False)
     with pytest.raises(WeightsError, match="no FaceLift weights found"):
-        FaceLiftEngine().load()
+        make_engine(EngineConfig("facelift"))
     monkeypatch.setenv("FACELIFT_WEIGHTS", str(conformance_dir))
-    assert FaceLiftEngine().weights_dir == conformance_dir
+    assert make_engine(EngineConfig("facelift")).weights_dir == conformance_dir

@@ -32,19 +32,19 @@ from reliability_harness import assert_nothing_partial, leftovers
 
 from engine.api import Cancelled, CancelToken, ReconstructionRequest, ReconstructionResult
 from engine.pipeline import FaceLiftEngine, InstantEngine, write_outputs
+from engine.settings import RunOptions
 
 STEPS = 4  # diffusion steps of the FaceLift runs here
 LAYERS = 2  # transformer layers of the tiny GS-LRM
 
 
-def _facelift_request(**kw: object) -> ReconstructionRequest:
-    kw.setdefault("image", ASTRONAUT)
+def _facelift_request(image: object = ASTRONAUT, **kw: object) -> ReconstructionRequest:
     kw.setdefault("num_steps", STEPS)
-    return ReconstructionRequest(engine="facelift", **kw)  # type: ignore[arg-type]
+    return ReconstructionRequest(image, RunOptions(**kw))  # type: ignore[arg-type]
 
 
 def _instant_request() -> ReconstructionRequest:
-    return ReconstructionRequest(image=ASTRONAUT, engine="instant")
+    return ReconstructionRequest(ASTRONAUT)
 
 
 @pytest.fixture(scope="module")
@@ -358,6 +358,7 @@ def test_gui_cancel_at_each_stage_returns_to_idle_and_keeps_the_result(
 
     from engine.mvdiffusion.pipeline import MultiViewDiffusion
     from facelift_desktop.panels.progress_panel import STAGE_TITLES
+    from facelift_desktop.settings import Parameters
 
     # what an uninterrupted run gives (this module's engine gives what a fresh one does)
     reference = facelift_engine.run(_facelift_request(num_steps=GUI_STEPS))
@@ -366,8 +367,12 @@ def test_gui_cancel_at_each_stage_returns_to_idle_and_keeps_the_result(
     window = gui_window()
     assert window.weights_dir == conformance_dir and window.parameters_panel.facelift_available
     params = window.parameters_panel.parameters()
-    params.engine, params.num_steps, params.device = "facelift", GUI_STEPS, "cpu"
-    window.parameters_panel.set_parameters(params)
+    window.parameters_panel.set_parameters(
+        Parameters(
+            dataclasses.replace(params.config, engine="facelift", device="cpu"),
+            dataclasses.replace(params.options, num_steps=GUI_STEPS),
+        )
+    )
     assert window.open_photo(ASTRONAUT)
 
     def run_to_the_end() -> ReconstructionResult:

@@ -23,7 +23,8 @@ from weights_cases import CKPT, UNET_WEIGHTS, FakeHub, copy_weights
 
 from engine import weights as w
 from engine.api import Cancelled, CancelToken, WeightsError
-from engine.pipeline import FaceLiftEngine, InstantEngine, default_engine
+from engine.pipeline import FaceLiftEngine, InstantEngine, make_engine
+from engine.settings import EngineConfig
 
 INTERRUPTED = str(UNET_WEIGHTS)  # a file in the middle of the file list
 
@@ -72,7 +73,7 @@ def test_interrupted_download_is_never_used_and_resumes(hub: FakeHub, isolated_h
 
     assert not target.exists()
     assert w.find_weights() is None
-    assert isinstance(default_engine(), InstantEngine)
+    assert isinstance(make_engine(EngineConfig()), InstantEngine)
     stage = w.staging_dir(target)
     _assert_no_half_file_in_place(stage, hub)
     assert not (stage / INTERRUPTED).exists()
@@ -90,7 +91,7 @@ def test_interrupted_download_is_never_used_and_resumes(hub: FakeHub, isolated_h
     assert _tree_digest(target) == {f: hub.etags[f] for f in hub.files}  # exactly the hub's files
     assert not stage.exists()
     assert_nothing_partial(target.parent)
-    assert w.find_weights() == target and isinstance(default_engine(), FaceLiftEngine)
+    assert w.find_weights() == target and isinstance(make_engine(EngineConfig()), FaceLiftEngine)
     FaceLiftEngine(target, device="cpu").load()
 
 
@@ -118,7 +119,7 @@ def test_complete_folder_elsewhere_is_untouched_and_still_used(
     _interrupted_download(hub, w.user_weights_dir())
     assert _tree_digest(existing) == before
     assert w.find_weights() == existing
-    engine = default_engine()
+    engine = make_engine(EngineConfig())
     assert isinstance(engine, FaceLiftEngine) and engine.weights_dir == existing
 
 

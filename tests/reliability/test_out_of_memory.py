@@ -25,6 +25,7 @@ from engine import cli
 from engine.api import OutOfMemory, ReconstructionRequest, ReconstructionResult
 from engine.gaussians import Gaussians
 from engine.pipeline import FaceLiftEngine
+from engine.settings import MEMORY_PRESETS, RunOptions
 
 REPO = Path(__file__).resolve().parents[2]
 PORTRAIT = REPO / "resources" / "samples" / "astronaut.png"
@@ -77,7 +78,7 @@ def _request(conformance_dir: Path) -> ReconstructionRequest:
     image = np.asarray(
         Image.open(conformance_dir / "mvdiffusion" / "pipeline_run" / "input.png").convert("RGB")
     )
-    return ReconstructionRequest(image=image, preprocess=False, num_steps=STEPS)
+    return ReconstructionRequest(image, RunOptions(preprocess=False, num_steps=STEPS))
 
 
 def _same_gaussians(a: Gaussians, b: Gaussians) -> None:
@@ -156,15 +157,13 @@ def test_cli_oom_one_line_exit_2_nothing_written(
 def test_gui_oom_dialog_names_the_window_setting_then_run_succeeds(
     gui_window, qtbot, conformance_dir: Path, monkeypatch
 ) -> None:
-    from facelift_desktop.panels.parameters_panel import MEMORY_PRESETS
-
     monkeypatch.setenv("FACELIFT_WEIGHTS", str(conformance_dir))
     window = gui_window()
     assert window.parameters_panel.facelift_available
     params = window.parameters_panel
     params.engine.setCurrentIndex(params.engine.findData("facelift"))
     params.steps.setValue(params.steps.minimum())
-    assert params.parameters().memory_preset == "auto"
+    assert params.parameters().config.memory_preset == "auto"
     assert window.open_photo(PORTRAIT)
 
     with oom_at(_unet_class(), 2), qtbot.waitSignal(window.run_failed, timeout=120_000) as failed:
@@ -175,7 +174,7 @@ def test_gui_oom_dialog_names_the_window_setting_then_run_succeeds(
     dialog = window.last_failure_dialog
     assert dialog is not None and dialog.hint_label.isVisibleTo(dialog)
     hint = dialog.hint_label.text()
-    assert "Parameters" in hint and dict(MEMORY_PRESETS)["low"] in hint
+    assert "Parameters" in hint and MEMORY_PRESETS["low"].label in hint
     assert "--" not in hint and "--memory-preset" not in failure.reason  # GUI words, not CLI flags
     engines = list(window.engine_worker._engines.values())
     assert all(e._mv is None and e._lrm is None for e in engines)  # the worker's engine was freed

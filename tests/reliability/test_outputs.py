@@ -51,7 +51,7 @@ def instant_result() -> ReconstructionResult:
 
     from engine.pipeline import InstantEngine
 
-    return InstantEngine().run(ReconstructionRequest(image=data.astronaut(), engine="instant"))
+    return InstantEngine().run(ReconstructionRequest(data.astronaut()))
 
 
 @pytest.fixture(scope="module")

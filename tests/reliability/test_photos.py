@@ -48,6 +48,7 @@ from reliability_harness import CliRun, assert_message, assert_nothing_partial, 
 from engine.api import InputError, NoFaceFound, ReconstructionRequest, ReconstructionResult
 from engine.io import images
 from engine.io.images import MIN_PHOTO_SIDE, load_photo
+from engine.settings import RunOptions
 
 CLI_FAST = ("--engine", "instant", "--frames", "0", "--size", "64")
 """Small outputs: the matrix is about inputs, not render quality."""
@@ -81,7 +82,7 @@ def instant() -> Iterator[Any]:
 
 
 def _run(engine: Any, path: Path, auto_crop: bool = True) -> ReconstructionResult:
-    return engine.run(ReconstructionRequest(image=path, engine=engine.name, auto_crop=auto_crop))  # type: ignore[no-any-return]
+    return engine.run(ReconstructionRequest(path, RunOptions(auto_crop=auto_crop)))  # type: ignore[no-any-return]
 
 
 @pytest.fixture(scope="module")
@@ -487,7 +488,7 @@ def test_gui_bad_photos_leave_the_window_as_it_was(
     good = make_unicode_path(tmp_path)  # "my photos/Zoë 写真.png"
     assert window.open_photo(good)
     assert np.array_equal(window.photo, astronaut())
-    assert window.parameters_panel.parameters().engine == "instant"  # no weights in this home
+    assert window.parameters_panel.parameters().config.engine == "instant"  # no weights in this home
     assert window.reconstruct_action.isEnabled()
     locked = make_unreadable(tmp_path)
     _deny_reading(monkeypatch, locked)

@@ -18,6 +18,7 @@ from weights_cases import CASE_IDS, CASES, WeightsCase, assert_names_problem, ma
 from engine import cli
 from engine.api import ReconstructionRequest, WeightsError
 from engine.pipeline import FaceLiftEngine
+from engine.settings import RunOptions
 from engine.weights import verify_weights
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,7 +63,9 @@ def test_engine_api_load_run_and_verify(case: WeightsCase, conformance_dir: Path
     assert_names_problem(str(info.value), case, root)
 
     # run() loads lazily: the same error (for a broken GS-LRM file, after the diffusion stage)
-    request = ReconstructionRequest(image=np.full((64, 64, 3), 200, np.uint8), preprocess=False, num_steps=1)
+    request = ReconstructionRequest(
+        np.full((64, 64, 3), 200, np.uint8), RunOptions(preprocess=False, num_steps=1)
+    )
     fresh = FaceLiftEngine(root, device="cpu", preview=False)
     with pytest.raises(WeightsError) as info:
         fresh.run(request)
@@ -154,7 +157,7 @@ def test_cli_subprocess_verify_refuses_code_running_bin(conformance_dir: Path, t
 def _select_engine(window, name: str) -> None:  # type: ignore[no-untyped-def]
     combo = window.parameters_panel.engine
     combo.setCurrentIndex(combo.findData(name))
-    assert window.parameters_panel.parameters().engine == name
+    assert window.parameters_panel.parameters().config.engine == name
 
 
 @pytest.mark.parametrize("name", ["code-running-pickle-pt", "wrong-shape-unet"])
@@ -198,7 +201,7 @@ def test_gui_incomplete_weights_folder_disables_facelift_with_the_reason(
     window.settings.set_weights_dir(root)
     window.refresh_weights()
     assert not window.parameters_panel.facelift_available
-    assert window.parameters_panel.parameters().engine == "instant"
+    assert window.parameters_panel.parameters().config.engine == "instant"
     note = window.parameters_panel.engine_note.text()
     assert_message(note, str(root), "incomplete")
 
