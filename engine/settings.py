@@ -136,6 +136,13 @@ MEMORY_PRESETS: dict[MemoryPresetName, MemoryPresetInfo] = {
 """The memory presets in the order the window lists them (lowest GPU memory last but cpu)."""
 
 
+def auto_gpu_preset(free_vram: int) -> MemoryPresetName:
+    """What "auto" picks on a CUDA device with ``free_vram`` bytes free: full, offload or low."""
+    if free_vram >= AUTO_FULL_MIN_FREE_VRAM:
+        return "full"
+    return "offload" if free_vram >= AUTO_OFFLOAD_MIN_FREE_VRAM else "low"
+
+
 def lower_preset(preset: str, device: str) -> MemoryPresetName | None:
     """The preset to suggest after running out of memory with ``preset`` on ``device``, or None.
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from engine.doctor.environment import Environment, GpuInfo
+from engine.settings import auto_gpu_preset
 
 Status = Literal["PASS", "FAIL", "SKIP"]
 CHECK_LABELS: dict[str, str] = {
@@ -138,8 +139,6 @@ def plan(gpus: list[GpuInfo], gsplat_ok: bool, gsplat_reason: str = "") -> list[
 def recommend_preset(gpus: list[GpuInfo], results: list[CheckResult]) -> tuple[str, str]:
     """(memory preset, why) for this computer: by the free memory of the GPU the app uses, and
     "cpu" when the GPU's fp16 diffusion (what every GPU preset runs) failed its checks."""
-    from engine.mvdiffusion.memory import FULL_MIN_FREE, OFFLOAD_MIN_FREE
-
     if not gpus:
         return "cpu", "no CUDA device: FaceLift runs on the CPU (fp32), slowly"
     broken = [
@@ -153,14 +152,14 @@ def recommend_preset(gpus: list[GpuInfo], results: list[CheckResult]) -> tuple[s
             "the GPU's fp16 diffusion failed its check (see above); the CPU computes the reference's function",
         )
     free = gpus[0].free_bytes / 2**30
-    if gpus[0].free_bytes >= FULL_MIN_FREE:
-        return "full", f"{free:.1f} GiB free on {gpus[0].name}: every network stays on the GPU"
-    if gpus[0].free_bytes >= OFFLOAD_MIN_FREE:
-        return "offload", f"{free:.1f} GiB free on {gpus[0].name}: one network on the GPU at a time"
-    return (
-        "low",
-        f"only {free:.1f} GiB free on {gpus[0].name}: one network at a time, the VAE one view at a time",
-    )
+    preset = auto_gpu_preset(gpus[0].free_bytes)
+    where = f"{free:.1f} GiB free on {gpus[0].name}"
+    reasons = {
+        "full": f"{where}: every network stays on the GPU",
+        "offload": f"{where}: one network on the GPU at a time",
+        "low": f"only {where}: one network at a time, the VAE one view at a time",
+    }
+    return preset, reasons[preset]
 
 
 _WHAT_BREAKS: dict[str, str] = {

@@ -23,7 +23,8 @@ fp32 decode of six 512x512 views (several GB at once) out of the peak.
 
 "auto" picks full with >= 8 GiB free VRAM, offload with >= 4 GiB, else low; on a machine
 without CUDA it is cpu. The presets' names, meaning and thresholds are defined in
-engine.settings (MEMORY_PRESETS); this module places the networks accordingly. Between stages the caller frees the diffusion models
+engine.settings (MEMORY_PRESETS); this module places the networks accordingly. Between stages
+the caller frees the diffusion models
 (:meth:`engine.mvdiffusion.pipeline.MultiViewDiffusion.unload`) before GS-LRM runs.
 
 Offload is done here with explicit ``module.to()`` around each use rather than accelerate's
@@ -43,11 +44,10 @@ import torch
 
 from engine.errors import InputError
 from engine.settings import (
-    AUTO_FULL_MIN_FREE_VRAM,
-    AUTO_OFFLOAD_MIN_FREE_VRAM,
     MEMORY_PRESET_NAMES,
     MEMORY_PRESETS,
     MemoryPresetName,
+    auto_gpu_preset,
 )
 
 
@@ -96,14 +96,7 @@ def choose_preset(device: str | torch.device = "auto", preset: str = "auto") -> 
     if preset == "cpu":
         return _resolved("cpu", torch.device("cpu"))
     if preset == "auto":
-        free = free_vram(dev)
-        preset = (
-            "full"
-            if free >= AUTO_FULL_MIN_FREE_VRAM
-            else "offload"
-            if free >= AUTO_OFFLOAD_MIN_FREE_VRAM
-            else "low"
-        )
+        preset = auto_gpu_preset(free_vram(dev))
     return _resolved(preset, dev)  # type: ignore[arg-type]
 
 
