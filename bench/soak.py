@@ -139,7 +139,7 @@ def _measure(
 def soak_api(runs: int = 50, warmup: int = 1, log: Callable[[str], None] = print) -> PhaseReport:
     """``runs`` instant reconstructions through one InstantEngine (auto-crop on/off in turn)."""
     from engine.api import CancelToken, ReconstructionRequest
-    from engine.pipeline import InstantEngine
+    from engine.engines import InstantEngine
     from engine.settings import RunOptions
 
     engine = InstantEngine()
@@ -163,7 +163,7 @@ def soak_facelift(
     FaceLiftEngine, the seed changing every run. Meant for small weights (the tiny conformance
     set): it checks the torch path for leaks, not the released model's memory use."""
     from engine.api import CancelToken, ReconstructionRequest
-    from engine.pipeline import FaceLiftEngine
+    from engine.engines import FaceLiftEngine
     from engine.settings import RunOptions
 
     engine = FaceLiftEngine(weights, device="cpu")

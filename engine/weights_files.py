@@ -8,7 +8,7 @@ torch's weights-only unpickler before any of it runs; it is reported as refused,
 
 Every failure (missing, unreadable, truncated, corrupt header, refused pickle) raises
 ``WeightsError("<file>: <problem>")``. MemoryError and torch.OutOfMemoryError pass through
-unchanged: running out of memory is not a broken file (engine.pipeline turns it into OutOfMemory).
+unchanged: running out of memory is not a broken file (engine.oom turns it into OutOfMemory).
 
 GS-LRM (engine.gslrm.checkpoint), the diffusion loaders (engine.mvdiffusion.loading) and the
 weights check (engine.weights.verify_weights) all read files through these functions.

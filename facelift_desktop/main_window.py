@@ -68,7 +68,8 @@ class MainWindow(QMainWindow):
     """FaceLift Desktop's window.
 
     settings: where parameters, recent files and export choices persist.
-    engine_factory: makes engines by name (default: engine.pipeline's; tests pass a fake one).
+    engine_factory: makes the engine for a configuration (default: engine.engines.make_engine;
+        tests pass a fake one).
     use_gl: host the VisPy viewport (False under a display without OpenGL).
     """
 

@@ -31,11 +31,11 @@ from engine.api import (
     ProgressEvent,
     ReconstructionRequest,
 )
-from engine.pipeline import Engine, make_engine
+from engine.engines import Engine, make_engine
 from engine.settings import EngineConfig
 
 EngineFactory = Callable[[EngineConfig], Engine]
-"""Makes the engine for a configuration (engine.pipeline.make_engine; tests pass fakes)."""
+"""Makes the engine for a configuration (engine.engines.make_engine; tests pass fakes)."""
 
 WEIGHTS_HINT = "Tools → FaceLift weights… to download or choose them"
 """How to get the FaceLift weights, in the window's words (the engine's NoWeights says where it looked)."""
@@ -71,7 +71,7 @@ class Failure:
 
 
 def default_engine_factory(config: EngineConfig) -> Engine:
-    """The real engines (engine.pipeline.make_engine; torch loads only when a model does)."""
+    """The real engines (engine.engines.make_engine; torch loads only when a model does)."""
     return make_engine(config)
 
 

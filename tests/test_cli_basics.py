@@ -15,8 +15,7 @@ def test_version_flag_prints_version(capsys):
 
 def test_engine_import_pulls_in_no_gui_toolkit():
     code = (
-        "import sys, engine.cli, engine.gaussians, engine.cameras, engine.api\n"
-        "try:\n    import engine.pipeline\nexcept ModuleNotFoundError:\n    pass\n"
+        "import sys, engine.cli, engine.gaussians, engine.cameras, engine.api, engine.engines, engine.outputs\n"
         "bad = [m for m in ('PySide6', 'vispy', 'pyqtgraph') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )

@@ -109,8 +109,9 @@ def output_names(images: list[Path]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from engine.engines import make_engine
     from engine.io.atomic import probe_writable
-    from engine.pipeline import check_can_write, make_engine, write_outputs
+    from engine.outputs import check_can_write, write_outputs
 
     images, problems = collect_inputs([*args.inputs, *args.input_dir])
     if not images and not problems:

@@ -1,12 +1,11 @@
 """The whole window with its VisPy viewport under Xvfb + Mesa.
 
-With the real instant engine on the astronaut photo when engine.pipeline is in this build,
+With the real instant engine on the astronaut photo,
 and with the fake engine otherwise-independent checks (exports, turntable cancel).
 """
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -18,15 +17,6 @@ from facelift_desktop.settings import AppSettings
 from facelift_desktop.worker import default_engine_factory
 
 pytestmark = pytest.mark.gl
-
-
-def _have_instant_engine() -> bool:
-    if importlib.util.find_spec("engine.pipeline") is None:
-        return False
-    return hasattr(importlib.import_module("engine.instant"), "InstantReconstructor")
-
-
-HAVE_INSTANT = _have_instant_engine()
 
 
 @pytest.fixture
@@ -103,7 +93,6 @@ def _check_head_in_centre(window) -> np.ndarray:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not HAVE_INSTANT, reason="engine.pipeline / engine.instant are not in this build yet")
 def test_instant_engine_on_the_astronaut(qtbot, gl_window, astronaut, tmp_path) -> None:  # type: ignore[no-untyped-def]
     from engine.io.ply import load_ply
 

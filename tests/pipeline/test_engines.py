@@ -1,4 +1,4 @@
-"""engine.pipeline engines: the tiny FaceLift pipeline (conformance weights) and the instant engine."""
+"""engine.engines: the tiny FaceLift pipeline (conformance weights) and the instant engine."""
 
 from __future__ import annotations
 
@@ -16,24 +16,12 @@ from engine.api import (
     ReconstructionRequest,
     WeightsError,
 )
+from engine.engines import FaceLiftEngine, InstantEngine, make_engine
 from engine.gaussians import Gaussians
-from engine.pipeline import FaceLiftEngine, InstantEngine, make_engine
 from engine.settings import EngineConfig, RunOptions
 
 REPO = Path(__file__).resolve().parents[2]
 PHOTO = REPO / "resources" / "samples" / "astronaut.png"
-
-
-def _instant_landed() -> bool:
-    import engine.instant
-
-    return hasattr(engine.instant, "InstantReconstructor")
-
-
-# Runs as soon as engine.instant lands (it had not when this test was written; see the report).
-needs_instant = pytest.mark.skipif(
-    not _instant_landed(), reason="engine.instant.InstantReconstructor has not landed on main yet"
-)
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +44,6 @@ def _request(image, **kw) -> ReconstructionRequest:
 
 
 @pytest.mark.slow
-@needs_instant
 def test_tiny_facelift_run_stages_views_and_gaussians(facelift):
     events: list[ProgressEvent] = []
     facelift.preview = True
@@ -83,7 +70,6 @@ def test_tiny_facelift_run_stages_views_and_gaussians(facelift):
     assert {"preprocess", "diffusion", "gslrm"} <= set(result.timings)
 
 
-@needs_instant
 def test_instant_engine_run():
     engine = InstantEngine()
     result = engine.run(_request(PHOTO))
@@ -185,7 +171,7 @@ def test_engine_import_pulls_in_no_gui_toolkit_or_torch():
     import sys
 
     code = (
-        "import sys, engine.pipeline\n"
+        "import sys, engine.engines, engine.outputs\n"
         "bad = [m for m in ('PySide6', 'vispy', 'torch', 'diffusers', 'mediapipe') if m in sys.modules]\n"
         "assert not bad, bad\n"
     )

@@ -1,4 +1,4 @@
-"""engine.pipeline.write_outputs: the output folder, atomic as a whole, from a known result."""
+"""engine.outputs.write_outputs: the output folder, atomic as a whole, from a known result."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from PIL import Image
 
 from engine.api import Cancelled, CancelToken, OutputError, ProgressEvent, ReconstructionResult
 from engine.gaussians import Gaussians
-from engine.pipeline import OUTPUT_FILES, side_by_side, write_outputs
+from engine.outputs import OUTPUT_FILES, side_by_side, write_outputs
 
 SIZE = 64  # render size: keeps the test fast; the layout is what is checked
 

@@ -31,7 +31,8 @@ from cancel_cases import (
 from reliability_harness import assert_nothing_partial, leftovers
 
 from engine.api import Cancelled, CancelToken, ReconstructionRequest, ReconstructionResult
-from engine.pipeline import FaceLiftEngine, InstantEngine, write_outputs
+from engine.engines import FaceLiftEngine, InstantEngine
+from engine.outputs import write_outputs
 from engine.settings import RunOptions
 
 STEPS = 4  # diffusion steps of the FaceLift runs here

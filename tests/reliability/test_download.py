@@ -23,7 +23,7 @@ from weights_cases import CKPT, UNET_WEIGHTS, FakeHub, copy_weights
 
 from engine import weights as w
 from engine.api import Cancelled, CancelToken, WeightsError
-from engine.pipeline import FaceLiftEngine, InstantEngine, make_engine
+from engine.engines import FaceLiftEngine, InstantEngine, make_engine
 from engine.settings import EngineConfig
 
 INTERRUPTED = str(UNET_WEIGHTS)  # a file in the middle of the file list

@@ -23,8 +23,8 @@ from reliability_harness import CliRun, assert_message, assert_nothing_partial, 
 
 from engine import cli
 from engine.api import OutOfMemory, ReconstructionRequest, ReconstructionResult
+from engine.engines import FaceLiftEngine
 from engine.gaussians import Gaussians
-from engine.pipeline import FaceLiftEngine
 from engine.settings import MEMORY_PRESETS, RunOptions
 
 REPO = Path(__file__).resolve().parents[2]

@@ -29,7 +29,7 @@ from engine.io import export as engine_export
 from engine.io.images import save_png
 from engine.io.ply import save_ply
 from engine.io.video import write_video
-from engine.pipeline import OUTPUT_FILES, render_input_views, write_outputs
+from engine.outputs import OUTPUT_FILES, render_input_views, write_outputs
 from facelift_desktop import exports as gui_exports
 
 INTERRUPTS: dict[str, Callable[[], BaseException]] = {
@@ -49,7 +49,7 @@ def instant_result() -> ReconstructionResult:
     """The instant engine on skimage's astronaut (real engine, ~210k Gaussians)."""
     from skimage import data
 
-    from engine.pipeline import InstantEngine
+    from engine.engines import InstantEngine
 
     return InstantEngine().run(ReconstructionRequest(data.astronaut()))
 

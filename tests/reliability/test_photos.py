@@ -73,7 +73,7 @@ def _mean_diff(a: np.ndarray, b: np.ndarray) -> float:
 @pytest.fixture(scope="module")
 def instant() -> Iterator[Any]:
     """One instant engine for the module (loading mediapipe costs more than a run)."""
-    from engine.pipeline import InstantEngine
+    from engine.engines import InstantEngine
 
     engine = InstantEngine()
     engine.load()
@@ -165,7 +165,7 @@ def test_facelift_engine_gives_the_same_errors(
 ) -> None:
     """Both engines share the preprocessing, so a bad photo reads the same whichever runs (and
     the FaceLift engine refuses it before loading its models)."""
-    from engine.pipeline import FaceLiftEngine
+    from engine.engines import FaceLiftEngine
 
     path = make(tmp_path)
     facelift = FaceLiftEngine(conformance_dir, device="cpu")
@@ -364,13 +364,13 @@ def test_cli_odd_photos_all_reconstruct(
     output.png's six renders are replaced by blank images here: they are the same renderer work
     for every photo (1-2 s each on this CPU, tested in tests/render and by the subprocess batch
     below) and say nothing about how the photo was read."""
-    import engine.pipeline
+    import engine.outputs
 
     def blank_views(gaussians: Any, size: int = 512, *args: Any, **kwargs: Any) -> np.ndarray:
         assert len(gaussians) > 10_000  # the reconstruction itself did happen
         return np.full((6, size, size, 3), 255, np.uint8)
 
-    monkeypatch.setattr(engine.pipeline, "render_input_views", blank_views)
+    monkeypatch.setattr(engine.outputs, "render_input_views", blank_views)
     src = tmp_path / "in"
     src.mkdir()
     photos = [

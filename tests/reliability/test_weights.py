@@ -17,7 +17,7 @@ from weights_cases import CASE_IDS, CASES, WeightsCase, assert_names_problem, ma
 
 from engine import cli
 from engine.api import ReconstructionRequest, WeightsError
-from engine.pipeline import FaceLiftEngine
+from engine.engines import FaceLiftEngine
 from engine.settings import RunOptions
 from engine.weights import verify_weights
 

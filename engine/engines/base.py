@@ -1,0 +1,117 @@
+"""What every engine offers (``Engine``) and the steps both engines share.
+
+An engine is built from one engine.settings.EngineConfig (engine.engines.make_engine) and keeps
+it for its life. Models load once (lazily, on the first ``load``/``run``) and stay loaded
+between runs; ``unload`` frees them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+
+from engine.api import (
+    CancelToken,
+    ProgressCallback,
+    ProgressEvent,
+    ReconstructionRequest,
+    ReconstructionResult,
+    no_progress,
+)
+from engine.gaussians import Gaussians
+
+if TYPE_CHECKING:
+    from engine.preprocess import Prepared
+
+
+class Engine(Protocol):
+    """What the CLI, the window's worker and batch runs need from an engine."""
+
+    name: str
+
+    def describe(self) -> str:
+        """Which engine this is, and why it was chosen when that matters (one line)."""
+        ...
+
+    def load(self, on_progress: ProgressCallback = no_progress) -> None:
+        """Load the models now (no-op for those loaded). Raises WeightsError, OutOfMemory."""
+        ...
+
+    def unload(self) -> None:
+        """Free every model (the next run loads them again)."""
+        ...
+
+    def run(
+        self,
+        request: ReconstructionRequest,
+        on_progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> ReconstructionResult:
+        """One reconstruction. Raises InputError, WeightsError, OutOfMemory, Cancelled."""
+        ...
+
+
+def ensure_token(cancel: CancelToken | None) -> CancelToken:
+    """``cancel``, or a token nobody cancels."""
+    return cancel if cancel is not None else CancelToken()
+
+
+def prepare(request: ReconstructionRequest, on_progress: ProgressCallback, cancel: CancelToken) -> Prepared:
+    """Preprocess the request's photo: FaceLift framing (auto_crop), whole photo, or as given."""
+    from engine.preprocess import prepare_given, preprocess_photo
+
+    cancel.raise_if_cancelled()
+    on_progress(ProgressEvent("preprocess", 0, 1, f"preprocessing {request.describe_image()}"))
+    image = request.image if isinstance(request.image, np.ndarray) else Path(request.image)
+    if request.options.preprocess:
+        prepared = preprocess_photo(image, auto_crop=request.options.auto_crop, cancel=cancel)
+    else:
+        prepared = prepare_given(image)
+    cancel.raise_if_cancelled()  # the matting at its end has no check of its own
+    on_progress(ProgressEvent("preprocess", 1, 1, "preprocessed", preview=prepared.image))
+    return prepared
+
+
+def prepared_info(prepared: Prepared) -> dict[str, Any]:
+    """The facts about the preprocessing a result's ``info`` keeps (face box, score, notes, landmarks)."""
+    return {
+        "face_box": prepared.face_box,
+        "score": prepared.score,
+        "notes": list(prepared.notes),
+        "landmarks": prepared.landmarks,
+    }
+
+
+def make_result(
+    engine: str,
+    prepared: Prepared,
+    gaussians: Gaussians,
+    views: np.ndarray | None,
+    timings: dict[str, float],
+    info: dict[str, Any],
+) -> ReconstructionResult:
+    """An engine's result: its Gaussians, the prepared input crop and matte, views or None."""
+    return ReconstructionResult(
+        gaussians=gaussians,
+        input_image=prepared.image,
+        input_alpha=prepared.alpha,
+        views=views,
+        engine=engine,
+        timings=timings,
+        info=info,
+    )
+
+
+@contextmanager
+def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    """Add the seconds the block takes to ``timings[stage]``."""
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0

@@ -1,0 +1,277 @@
+"""The FaceLift engine: preprocess -> instant preview -> multi-view diffusion (6 views) -> GS-LRM.
+
+Every run uses its own seeded generator (inside MultiViewDiffusion), so a result does not
+depend on what ran before it -- unlike FaceLift's inference.py, whose single generator made
+image k's result depend on the images before it in the batch.
+
+``ReconstructionResult.gaussians`` is the filtered set (the reference's filters, see
+engine.settings FILTER_*). The engine also keeps the unfiltered GS-LRM output in
+``result.info["unfiltered_gaussians"]``, because the reference renders output.png from the
+unfiltered set (spec §6.2) while gaussians.ply and the turntable use the filtered one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+import numpy as np
+
+from engine.api import (
+    CancelToken,
+    OutOfMemory,
+    ProgressCallback,
+    ProgressEvent,
+    ReconstructionRequest,
+    ReconstructionResult,
+    WeightsError,
+    no_progress,
+)
+from engine.engines.base import ensure_token, make_result, prepare, prepared_info, timed
+from engine.engines.instant import InstantEngine
+from engine.io.images import resize_square
+from engine.settings import (
+    KEEP_DIFFUSION_MIN_RAM,
+    KEEP_DIFFUSION_MIN_VRAM,
+    MEMORY_PRESETS,
+    DeviceName,
+    EngineConfig,
+    MemoryPresetName,
+    lower_preset,
+)
+
+if TYPE_CHECKING:
+    from engine.gslrm.reconstructor import GSLRMReconstructor
+    from engine.mvdiffusion.pipeline import MultiViewDiffusion
+    from engine.preprocess import Prepared
+
+T = TypeVar("T")
+
+
+def _oom_errors() -> tuple[type[BaseException], ...]:
+    import torch
+
+    return (torch.OutOfMemoryError, MemoryError, OutOfMemory)
+
+
+class FaceLiftEngine:
+    """FaceLift: preprocess -> instant preview -> multi-view diffusion (6 views) -> GS-LRM -> filter.
+
+    Models load lazily on the first ``load``/``run`` and stay loaded; with a memory preset that
+    asks for it the diffusion models are freed before GS-LRM runs (and loaded again next run).
+    """
+
+    name = "facelift"
+
+    def __init__(
+        self,
+        weights_dir: Path | str,
+        device: DeviceName = "auto",
+        memory_preset: MemoryPresetName = "auto",
+        preview: bool = True,
+    ) -> None:
+        """weights_dir: the weights folder (engine.weights.require_weights finds one).
+        The configuration is fixed for the engine's life (``config``): a run with another
+        device, preset or folder needs another engine (engine.engines.make_engine).
+        preview: send the instant engine's head as a quick preview first."""
+        self.config = EngineConfig("facelift", Path(weights_dir), device, memory_preset)
+        self.preview = preview
+        self._mv: MultiViewDiffusion | None = None
+        self._lrm: GSLRMReconstructor | None = None
+        self._instant = InstantEngine()
+
+    @property
+    def device(self) -> DeviceName:
+        return self.config.device
+
+    @property
+    def memory_preset(self) -> MemoryPresetName:
+        return self.config.memory_preset
+
+    @property
+    def weights_dir(self) -> Path:
+        """The weights folder. Raises WeightsError when it is not (or no longer) a folder."""
+        assert self.config.weights_dir is not None  # always set by __init__
+        if not self.config.weights_dir.is_dir():
+            raise WeightsError(f"{self.config.weights_dir}: weights folder not found")
+        return self.config.weights_dir
+
+    def describe(self) -> str:
+        return f"FaceLift engine (weights: {self.config.weights_dir})"
+
+    # ---- model lifetime ----------------------------------------------------------------
+
+    def _load_diffusion(self, on_progress: ProgressCallback) -> MultiViewDiffusion:
+        if self._mv is None:
+            from engine.mvdiffusion.pipeline import MultiViewDiffusion
+
+            on_progress(ProgressEvent("load", 0, 2, "loading the multi-view diffusion models"))
+            self._mv = self._guard_oom(
+                "loading the diffusion models",
+                lambda: MultiViewDiffusion.from_weights(
+                    self.weights_dir, device=self.device, memory_preset=self.memory_preset
+                ),
+            )
+        return self._mv
+
+    def _load_gslrm(self, on_progress: ProgressCallback) -> GSLRMReconstructor:
+        if self._lrm is None:
+            from engine.gslrm.reconstructor import GSLRMReconstructor
+
+            on_progress(ProgressEvent("load", 1, 2, "loading GS-LRM"))
+            self._lrm = self._guard_oom(
+                "loading GS-LRM",
+                lambda: GSLRMReconstructor.from_weights(self.weights_dir, device=self.device),
+            )
+        return self._lrm
+
+    def load(self, on_progress: ProgressCallback = no_progress) -> None:
+        """Load both networks (no-op for those already loaded). Raises WeightsError, OutOfMemory."""
+        self._load_diffusion(on_progress)
+        self._load_gslrm(on_progress)
+        on_progress(ProgressEvent("load", 2, 2, "FaceLift models ready"))
+
+    def unload_diffusion(self) -> None:
+        if self._mv is not None:
+            self._mv.unload()
+            self._mv = None
+
+    def unload(self) -> None:
+        self.unload_diffusion()
+        if self._lrm is not None:
+            self._lrm.unload()
+            self._lrm = None
+        self._instant.unload()
+
+    def frees_diffusion_before_gslrm(self) -> bool:
+        """Whether the memory preset asks to free the diffusion models before GS-LRM runs
+        (engine.settings.MEMORY_PRESETS; "auto" and "cpu" decide by the memory present)."""
+        frees = MEMORY_PRESETS[self.memory_preset].frees_diffusion
+        if frees is not None:
+            return frees
+        import psutil
+        import torch
+
+        if self.memory_preset == "auto" and self.device != "cpu" and torch.cuda.is_available():
+            return bool(torch.cuda.get_device_properties(0).total_memory < KEEP_DIFFUSION_MIN_VRAM)
+        return bool(psutil.virtual_memory().available < KEEP_DIFFUSION_MIN_RAM)
+
+    def _guard_oom(self, what: str, fn: Callable[[], T]) -> T:
+        """Run fn; an out-of-memory error frees every model and becomes engine.api.OutOfMemory
+        (one line that suggests a lower memory preset)."""
+        try:
+            return fn()
+        except _oom_errors() as exc:
+            self.unload()
+            # The traceback's frames still hold the networks (the forward pass's locals): clear
+            # them so the models are really freed while the caller holds the error.
+            _release_frames(exc)
+            lower = lower_preset(self.memory_preset, self.device)
+            tip = (
+                f'Try the lower memory preset "{lower}".'
+                if lower
+                else "Close other programs that use the memory, then try again."
+            )
+            raise OutOfMemory(
+                f"out of memory while {what} (device {self.device}, memory preset {self.memory_preset}); "
+                f"the models were freed. {tip}",
+                details=" ".join(str(exc).split()),
+                suggested_preset=lower,
+            ) from exc
+
+    # ---- run ---------------------------------------------------------------------------
+
+    def run(
+        self,
+        request: ReconstructionRequest,
+        on_progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> ReconstructionResult:
+        """One reconstruction with this engine's configuration.
+        Raises InputError, WeightsError, OutOfMemory, Cancelled."""
+        token = ensure_token(cancel)
+        timings: dict[str, float] = {}
+        with timed(timings, "preprocess"):
+            prepared = prepare(request, on_progress, token)
+        info = prepared_info(prepared)
+        if self.preview:
+            with timed(timings, "preview"):
+                self._send_preview(prepared, on_progress, token)
+        with timed(timings, "load"):
+            if self._lrm is None:
+                # A broken GS-LRM file is reported now, not after minutes of diffusion.
+                from engine.gslrm.checkpoint import check_checkpoint
+
+                check_checkpoint(self.weights_dir)
+            mv = self._load_diffusion(on_progress)
+        token.raise_if_cancelled()
+        with timed(timings, "diffusion"):
+            image = resize_square(prepared.image, mv.resolution)
+            views = self._guard_oom(
+                "generating the six views",
+                lambda: mv.generate(
+                    image,
+                    seed=request.options.seed,
+                    guidance_scale=request.options.guidance_scale,
+                    num_steps=request.options.num_steps,
+                    on_progress=on_progress,
+                    cancel=token,
+                ),
+            )
+        views = np.asarray(views, dtype=np.uint8)
+        if self.frees_diffusion_before_gslrm():
+            self.unload_diffusion()
+            info["freed_diffusion"] = True
+        token.raise_if_cancelled()
+        with timed(timings, "load"):
+            lrm = self._load_gslrm(on_progress)
+        with timed(timings, "gslrm"):
+            size = lrm.image_size
+            lrm_views = (
+                views
+                if views.shape[1:3] == (size, size)
+                else np.stack([resize_square(v, size) for v in views])
+            )
+            raw = self._guard_oom(
+                "running GS-LRM",
+                lambda: lrm.reconstruct(
+                    lrm_views, cameras=None, apply_filter=False, cancel=token, on_progress=on_progress
+                ),
+            )
+            gaussians = raw.filter()
+        token.raise_if_cancelled()
+        layers = lrm.config.n_layer  # GS-LRM reported k/layers
+        on_progress(
+            ProgressEvent(
+                "gslrm", layers, layers, f"{len(gaussians):,} Gaussians after filtering ({len(raw):,} raw)"
+            )
+        )
+        info.update(
+            device=str(lrm.device),
+            seed=request.options.seed,
+            guidance_scale=request.options.guidance_scale,
+            num_steps=request.options.num_steps,
+            unfiltered_gaussians=raw,
+        )
+        return make_result(self.name, prepared, gaussians, views, timings, info)
+
+    def _send_preview(self, prepared: Prepared, on_progress: ProgressCallback, cancel: CancelToken) -> None:
+        """The instant engine's head as a quick preview (ProgressEvent stage "preview")."""
+        preview = self._instant.reconstruct_prepared(prepared, no_progress, cancel)
+        on_progress(ProgressEvent("preview", 1, 1, "instant preview", preview=preview))
+
+
+def _release_frames(exc: BaseException) -> None:
+    """Clear the local variables of the finished frames in ``exc``'s tracebacks (and its causes')."""
+    import traceback
+
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop()
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        traceback.clear_frames(e.__traceback__)
+        todo.extend((e.__cause__, e.__context__))

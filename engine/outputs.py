@@ -1,0 +1,180 @@
+"""A reconstruction's output folder, as FaceLift's inference.py writes it.
+
+``write_outputs`` writes input.png, multiview.png (FaceLift engine only), gaussians.ply,
+output.png and turntable.mp4, atomically as a whole; ``check_can_write`` /
+``existing_outputs`` refuse to replace earlier outputs unless asked.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from engine.api import (
+    CancelToken,
+    OutputError,
+    ProgressCallback,
+    ProgressEvent,
+    ReconstructionResult,
+    no_progress,
+)
+from engine.gaussians import Gaussians
+from engine.settings import RENDER_SIZE, TURNTABLE_FPS, TURNTABLE_FRAMES
+
+OUTPUT_FILES: tuple[str, ...] = ("input.png", "multiview.png", "gaussians.ply", "output.png", "turntable.mp4")
+"""Everything ``write_outputs`` may write into an output folder (multiview.png: FaceLift only)."""
+
+
+def existing_outputs(out_dir: Path | str) -> list[str]:
+    """The names of OUTPUT_FILES already present in ``out_dir``."""
+    out = Path(out_dir)
+    return [name for name in OUTPUT_FILES if (out / name).exists()]
+
+
+def check_can_write(out_dir: Path | str, overwrite: bool = False) -> None:
+    """OutputError (one line) when ``out_dir`` holds earlier outputs and overwrite is off."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out}: exists and is not a folder")
+    found = existing_outputs(out)
+    if found and not overwrite:
+        raise OutputError(
+            f"{out}: outputs already exist ({', '.join(found)}); use --overwrite to replace them"
+        )
+
+
+def side_by_side(images: np.ndarray) -> np.ndarray:
+    """(V,H,W,3) -> (H,V*W,3): the images pasted left to right (the reference's multiview.png)."""
+    images = np.asarray(images)
+    return np.ascontiguousarray(np.concatenate(list(images), axis=1))
+
+
+def render_input_views(
+    gaussians: Gaussians,
+    size: int = RENDER_SIZE,
+    background: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    cancel: CancelToken | None = None,
+) -> np.ndarray:
+    """(6,size,size,3) uint8 renders from the six FaceLift input cameras, in slot order."""
+    from engine.cameras import facelift_cameras
+    from engine.render import prepare, render, to_uint8
+
+    cams = facelift_cameras(size)
+    prep, backend = prepare(gaussians)
+    out = []
+    for i in range(len(cams)):
+        if cancel is not None:
+            cancel.raise_if_cancelled()
+        res = render(prep, cams.c2w[i], cams.fxfycxcy[i], size, size, background, backend)
+        out.append(to_uint8(res.rgb))
+    return np.stack(out)
+
+
+def write_outputs(
+    result: ReconstructionResult,
+    out_dir: Path | str,
+    *,
+    turntable_frames: int = TURNTABLE_FRAMES,
+    fps: float = TURNTABLE_FPS,
+    render_size: int = RENDER_SIZE,
+    overwrite: bool = False,
+    on_progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> dict[str, Path]:
+    """Write a result's output folder; returns {file name: path}.
+
+    Files (as FaceLift's inference.py): input.png (the preprocessed 512x512 input; skipped for a
+    result opened from a file), multiview.png (the six views side by side; FaceLift engine only),
+    gaussians.ply (filtered, FaceLift PLY flavour), output.png (renders from the six input cameras
+    side by side, 6*render_size x render_size, from the unfiltered set
+    ``result.info["unfiltered_gaussians"]`` when present, as the reference does), turntable.mp4
+    (filtered set; ``turntable_frames`` frames at ``fps``, render_size square, H.264 yuv420p;
+    0 frames skips it).
+
+    Atomic as a whole: everything is written into a hidden staging folder beside ``out_dir`` and
+    moved into place only when all files are done, so a failure or a cancel
+    (engine.api.Cancelled) leaves no new or partial file. Existing outputs are refused
+    (OutputError) unless ``overwrite``; with ``overwrite`` a stale multiview.png from an earlier
+    FaceLift run is removed when the new result has no views.
+    """
+    from engine.io.export import write_turntable
+    from engine.io.images import save_png
+    from engine.io.ply import save_ply
+
+    token = cancel if cancel is not None else CancelToken()
+    out = Path(out_dir)
+    check_can_write(out, overwrite)
+    staging = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        staging.mkdir()  # default permissions (mkdtemp's 0700 would stick to the renamed folder)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot write ({exc.strerror or exc})") from exc
+    steps = 3 + (result.input_image is not None) + (result.views is not None) + (turntable_frames > 0)
+    done = 0
+
+    def step(message: str) -> None:
+        nonlocal done
+        # report, then check: a cancel made on seeing "writing X" stops before X is written
+        on_progress(ProgressEvent("write", done, steps, message))
+        token.raise_if_cancelled()
+        done += 1
+
+    try:
+        if result.input_image is not None:
+            step("input.png")
+            save_png(np.asarray(result.input_image, dtype=np.uint8), staging / "input.png")
+        if result.views is not None:
+            step("multiview.png")
+            save_png(side_by_side(result.views), staging / "multiview.png")
+        step("gaussians.ply")
+        save_ply(result.gaussians, staging / "gaussians.ply", flavour="facelift")
+        step("output.png")
+        unfiltered = result.info.get("unfiltered_gaussians", result.gaussians)
+        save_png(
+            side_by_side(render_input_views(unfiltered, render_size, cancel=token)), staging / "output.png"
+        )
+        if turntable_frames > 0:
+            step("turntable.mp4")
+            write_turntable(
+                result.gaussians,
+                staging / "turntable.mp4",
+                num_frames=turntable_frames,
+                fps=fps,
+                size=render_size,
+                on_progress=on_progress,
+                cancel=token,
+            )
+        step("moving the outputs into place")
+        written = _commit(staging, out, overwrite, result.views is not None)
+    except OutputError as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        # Name the file the user asked for, not the hidden staging folder that is now gone.
+        raise OutputError(exc.message.replace(str(staging), str(out)), details=exc.details) from exc
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    on_progress(ProgressEvent("write", steps, steps, f"outputs written to {out}"))
+    return written
+
+
+def _commit(staging: Path, out: Path, overwrite: bool, has_views: bool) -> dict[str, Path]:
+    """Move the staged files into ``out``: one rename when ``out`` is new, else file by file."""
+    names = [n for n in OUTPUT_FILES if (staging / n).exists()]
+    try:
+        if not out.exists():
+            os.rename(staging, out)
+        else:
+            check_can_write(out, overwrite)
+            for n in names:
+                os.replace(staging / n, out / n)
+            if not has_views and overwrite:
+                (out / "multiview.png").unlink(missing_ok=True)
+            shutil.rmtree(staging, ignore_errors=True)
+    except OSError as exc:
+        raise OutputError(f"{out}: cannot move the outputs into place ({exc.strerror or exc})") from exc
+    return {n: out / n for n in names}
