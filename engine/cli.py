@@ -117,11 +117,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             traceback.print_exc()
         print(f"facelift: error: {error_text(exc)}", file=sys.stderr)
         return exc.exit_code
-    except MemoryError:
-        print(
-            "facelift: error: out of memory (try a smaller input or a lower memory preset)", file=sys.stderr
-        )
-        return 1
     except Exception as exc:  # a bug: still one line on the terminal, the traceback behind --debug
         if args.debug:
             traceback.print_exc()

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.api import WeightsError
+from engine.oom import is_out_of_memory
 
 _REFUSAL_RE = re.compile(r"Unsupported global|Unsupported class|unrecognized function|not an allowed global")
 _MAX_REASON = 200
@@ -50,14 +51,6 @@ def _unpickler_reason(exc: BaseException) -> str:
     return _one_line(text) or type(exc).__name__
 
 
-def _is_out_of_memory(exc: BaseException) -> bool:
-    if isinstance(exc, MemoryError):
-        return True
-    import torch
-
-    return isinstance(exc, torch.OutOfMemoryError)
-
-
 def _check_exists(path: Path) -> None:
     if not path.exists():
         raise WeightsError(f"{path}: file not found")
@@ -78,7 +71,7 @@ def _torch_load(path: Path) -> Any:
 
 def _raise_for(path: Path, exc: BaseException) -> None:
     """Re-raise ``exc`` (a failure to read ``path``) as the one-line WeightsError it means."""
-    if isinstance(exc, WeightsError) or _is_out_of_memory(exc):
+    if isinstance(exc, WeightsError) or is_out_of_memory(exc):
         raise exc
     if isinstance(exc, pickle.UnpicklingError):
         reason = _unpickler_reason(exc)

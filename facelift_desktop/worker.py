@@ -58,7 +58,7 @@ class Failure:
     @classmethod
     def from_exception(cls, exc: BaseException) -> Failure:
         tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        oom = isinstance(exc, OutOfMemory) or "out of memory" in str(exc).lower()
+        oom = isinstance(exc, OutOfMemory)
         if isinstance(exc, FaceLiftError):
             reason = f"{exc} ({WEIGHTS_HINT})" if isinstance(exc, NoWeights) else str(exc)
             details = (exc.details + "\n\n" + tb) if exc.details else tb

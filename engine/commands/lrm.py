@@ -70,6 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from engine.gslrm.reconstructor import GSLRMReconstructor
     from engine.io.atomic import refuse_overwrite
     from engine.io.ply import save_ply
+    from engine.oom import oom_guard
     from engine.weights import require_weights
 
     if len(args.views) != NUM_VIEWS:
@@ -80,11 +81,12 @@ def run(args: argparse.Namespace) -> int:
     cameras = load_cameras_json(args.cameras, order=None) if args.cameras else None
     if cameras is not None and len(cameras) != NUM_VIEWS:
         raise InputError(f"{args.cameras}: needs {NUM_VIEWS} camera frames in view order, got {len(cameras)}")
-    reconstructor = GSLRMReconstructor.from_weights(
-        require_weights(args.weights_dir), args.device, args.precision
-    )
+    weights = require_weights(args.weights_dir)
+    with oom_guard("loading GS-LRM", device=args.device):
+        reconstructor = GSLRMReconstructor.from_weights(weights, args.device, args.precision)
     views = load_views(args.views, reconstructor.image_size, reconstructor.patch_size)
-    gaussians = reconstructor.reconstruct(views, cameras, apply_filter=not args.no_filter)
+    with oom_guard("running GS-LRM", device=args.device, free=reconstructor.unload):
+        gaussians = reconstructor.reconstruct(views, cameras, apply_filter=not args.no_filter)
     save_ply(gaussians, args.output)
     h, w = views.shape[1:3]
     print(f"{args.output}: {len(gaussians)} Gaussians from six {w}x{h} views")

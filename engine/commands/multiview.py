@@ -71,33 +71,38 @@ def write_views(views: np.ndarray, out_dir: Path) -> list[Path]:
 def run(args: argparse.Namespace) -> int:
     from engine.io.atomic import refuse_overwrite
     from engine.mvdiffusion.pipeline import MultiViewDiffusion
+    from engine.oom import oom_guard
+    from engine.weights import require_weights
 
     if not args.image.is_file():
         raise InputError(f"{args.image}: file not found")
     if args.output.is_dir():  # earlier views are refused before any model loads
         for name in (*(f"{view}.png" for view in VIEW_NAMES), "multiview.png"):
             refuse_overwrite(args.output / name, args.overwrite)
-    from engine.weights import require_weights
 
     config = engine_config(args)
     options = run_options(args)
     image = _prepared_image(args.image, options)
-    mvd = MultiViewDiffusion.from_weights(
-        require_weights(config.weights_dir), device=config.device, memory_preset=config.memory_preset
-    )
+    weights = require_weights(config.weights_dir)
+    device, preset = config.device, config.memory_preset
+    with oom_guard("loading the diffusion models", device=device, memory_preset=preset):
+        mvd = MultiViewDiffusion.from_weights(
+            weights, device=config.device, memory_preset=config.memory_preset
+        )
 
     def report(event: ProgressEvent) -> None:
         if event.step:
             print(f"\r{event.message}", end="", file=sys.stderr, flush=True)
 
     try:
-        views = mvd.generate(
-            image,
-            seed=options.seed,
-            guidance_scale=options.guidance_scale,
-            num_steps=options.num_steps,
-            on_progress=report,
-        )
+        with oom_guard("generating the six views", device=device, memory_preset=preset, free=mvd.unload):
+            views = mvd.generate(
+                image,
+                seed=options.seed,
+                guidance_scale=options.guidance_scale,
+                num_steps=options.num_steps,
+                on_progress=report,
+            )
     finally:
         print(file=sys.stderr)
         mvd.unload()

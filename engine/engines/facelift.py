@@ -12,15 +12,14 @@ unfiltered set (spec §6.2) while gaussians.ply and the turntable use the filter
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from engine.api import (
     CancelToken,
-    OutOfMemory,
     ProgressCallback,
     ProgressEvent,
     ReconstructionRequest,
@@ -31,6 +30,7 @@ from engine.api import (
 from engine.engines.base import ensure_token, make_result, prepare, prepared_info, timed
 from engine.engines.instant import InstantEngine
 from engine.io.images import resize_square
+from engine.oom import oom_guard
 from engine.settings import (
     KEEP_DIFFUSION_MIN_RAM,
     KEEP_DIFFUSION_MIN_VRAM,
@@ -38,21 +38,12 @@ from engine.settings import (
     DeviceName,
     EngineConfig,
     MemoryPresetName,
-    lower_preset,
 )
 
 if TYPE_CHECKING:
     from engine.gslrm.reconstructor import GSLRMReconstructor
     from engine.mvdiffusion.pipeline import MultiViewDiffusion
     from engine.preprocess import Prepared
-
-T = TypeVar("T")
-
-
-def _oom_errors() -> tuple[type[BaseException], ...]:
-    import torch
-
-    return (torch.OutOfMemoryError, MemoryError, OutOfMemory)
 
 
 class FaceLiftEngine:
@@ -107,12 +98,10 @@ class FaceLiftEngine:
             from engine.mvdiffusion.pipeline import MultiViewDiffusion
 
             on_progress(ProgressEvent("load", 0, 2, "loading the multi-view diffusion models"))
-            self._mv = self._guard_oom(
-                "loading the diffusion models",
-                lambda: MultiViewDiffusion.from_weights(
+            with self._oom_guard("loading the diffusion models"):
+                self._mv = MultiViewDiffusion.from_weights(
                     self.weights_dir, device=self.device, memory_preset=self.memory_preset
-                ),
-            )
+                )
         return self._mv
 
     def _load_gslrm(self, on_progress: ProgressCallback) -> GSLRMReconstructor:
@@ -120,10 +109,8 @@ class FaceLiftEngine:
             from engine.gslrm.reconstructor import GSLRMReconstructor
 
             on_progress(ProgressEvent("load", 1, 2, "loading GS-LRM"))
-            self._lrm = self._guard_oom(
-                "loading GS-LRM",
-                lambda: GSLRMReconstructor.from_weights(self.weights_dir, device=self.device),
-            )
+            with self._oom_guard("loading GS-LRM"):
+                self._lrm = GSLRMReconstructor.from_weights(self.weights_dir, device=self.device)
         return self._lrm
 
     def load(self, on_progress: ProgressCallback = no_progress) -> None:
@@ -157,28 +144,10 @@ class FaceLiftEngine:
             return bool(torch.cuda.get_device_properties(0).total_memory < KEEP_DIFFUSION_MIN_VRAM)
         return bool(psutil.virtual_memory().available < KEEP_DIFFUSION_MIN_RAM)
 
-    def _guard_oom(self, what: str, fn: Callable[[], T]) -> T:
-        """Run fn; an out-of-memory error frees every model and becomes engine.api.OutOfMemory
-        (one line that suggests a lower memory preset)."""
-        try:
-            return fn()
-        except _oom_errors() as exc:
-            self.unload()
-            # The traceback's frames still hold the networks (the forward pass's locals): clear
-            # them so the models are really freed while the caller holds the error.
-            _release_frames(exc)
-            lower = lower_preset(self.memory_preset, self.device)
-            tip = (
-                f'Try the lower memory preset "{lower}".'
-                if lower
-                else "Close other programs that use the memory, then try again."
-            )
-            raise OutOfMemory(
-                f"out of memory while {what} (device {self.device}, memory preset {self.memory_preset}); "
-                f"the models were freed. {tip}",
-                details=" ".join(str(exc).split()),
-                suggested_preset=lower,
-            ) from exc
+    def _oom_guard(self, what: str) -> AbstractContextManager[None]:
+        """Running out of memory inside becomes one engine.errors.OutOfMemory (engine.oom) that
+        suggests the next lower memory preset, after every model is freed."""
+        return oom_guard(what, device=self.device, memory_preset=self.memory_preset, free=self.unload)
 
     # ---- run ---------------------------------------------------------------------------
 
@@ -208,17 +177,15 @@ class FaceLiftEngine:
         token.raise_if_cancelled()
         with timed(timings, "diffusion"):
             image = resize_square(prepared.image, mv.resolution)
-            views = self._guard_oom(
-                "generating the six views",
-                lambda: mv.generate(
+            with self._oom_guard("generating the six views"):
+                views = mv.generate(
                     image,
                     seed=request.options.seed,
                     guidance_scale=request.options.guidance_scale,
                     num_steps=request.options.num_steps,
                     on_progress=on_progress,
                     cancel=token,
-                ),
-            )
+                )
         views = np.asarray(views, dtype=np.uint8)
         if self.frees_diffusion_before_gslrm():
             self.unload_diffusion()
@@ -233,12 +200,10 @@ class FaceLiftEngine:
                 if views.shape[1:3] == (size, size)
                 else np.stack([resize_square(v, size) for v in views])
             )
-            raw = self._guard_oom(
-                "running GS-LRM",
-                lambda: lrm.reconstruct(
+            with self._oom_guard("running GS-LRM"):
+                raw = lrm.reconstruct(
                     lrm_views, cameras=None, apply_filter=False, cancel=token, on_progress=on_progress
-                ),
-            )
+                )
             gaussians = raw.filter()
         token.raise_if_cancelled()
         layers = lrm.config.n_layer  # GS-LRM reported k/layers
@@ -260,18 +225,3 @@ class FaceLiftEngine:
         """The instant engine's head as a quick preview (ProgressEvent stage "preview")."""
         preview = self._instant.reconstruct_prepared(prepared, no_progress, cancel)
         on_progress(ProgressEvent("preview", 1, 1, "instant preview", preview=preview))
-
-
-def _release_frames(exc: BaseException) -> None:
-    """Clear the local variables of the finished frames in ``exc``'s tracebacks (and its causes')."""
-    import traceback
-
-    seen: set[int] = set()
-    todo: list[BaseException | None] = [exc]
-    while todo:
-        e = todo.pop()
-        if e is None or id(e) in seen:
-            continue
-        seen.add(id(e))
-        traceback.clear_frames(e.__traceback__)
-        todo.extend((e.__cause__, e.__context__))

@@ -14,6 +14,7 @@ from engine.api import (
 )
 from engine.engines.base import ensure_token, make_result, prepare, prepared_info, timed
 from engine.gaussians import Gaussians
+from engine.oom import oom_guard
 
 if TYPE_CHECKING:
     from engine.instant import InstantReconstructor
@@ -54,7 +55,8 @@ class InstantEngine:
         cancel: CancelToken | None = None,
     ) -> Gaussians:
         """Gaussians from an already preprocessed photo (also the FaceLift engine's preview)."""
-        return self._reconstructor().run(prepared, on_progress=on_progress, cancel=cancel)
+        with oom_guard("building the instant head", device="cpu"):
+            return self._reconstructor().run(prepared, on_progress=on_progress, cancel=cancel)
 
     def run(
         self,

@@ -142,13 +142,8 @@ class GSLRMReconstructor:
             images = torch.from_numpy(views).to(dev).permute(0, 3, 1, 2).float().div(255.0)[None]
             c2w = torch.from_numpy(np.ascontiguousarray(cams.c2w, dtype=np.float32)).to(dev)[None]
             k = torch.from_numpy(np.ascontiguousarray(cams.fxfycxcy, dtype=np.float32)).to(dev)[None]
-            try:
-                with self._autocast():
-                    raw = self._model(images, c2w, k, between_layers=between_layers)
-            except torch.cuda.OutOfMemoryError as exc:
-                from engine.api import OutOfMemory
-
-                raise OutOfMemory(f"GS-LRM ran out of GPU memory at {w}x{h} x {len(views)} views") from exc
+            with self._autocast():
+                raw = self._model(images, c2w, k, between_layers=between_layers)
             gaussians = to_gaussians(raw, 0)
         if apply_filter:
             gaussians = gaussians.filter()

@@ -19,12 +19,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from engine.api import (
     CancelToken,
     InputError,
-    OutOfMemory,
     ProgressCallback,
     ProgressEvent,
     WeightsError,
@@ -121,25 +119,18 @@ class MultiViewDiffusion:
         on_progress(ProgressEvent(STAGE, step=0, total=steps, message="encoding the input image"))
         if cancel is not None:  # after the report, like every step: no encode once cancelled
             cancel.raise_if_cancelled()
-        try:
-            return sample_views(
-                comps,
-                image,
-                seed=int(seed),
-                guidance_scale=float(guidance_scale),
-                num_steps=steps,
-                sampler=sampler,  # type: ignore[arg-type]  # checked above
-                device=self.preset.device,
-                on_step=on_step,
-                use=self._placement.use,
-                after_encode=None if cancel is None else cancel.raise_if_cancelled,
-            )
-        except (MemoryError, torch.OutOfMemoryError) as exc:
-            raise self._oom() from exc
-        except RuntimeError as exc:
-            if "out of memory" in str(exc).lower():
-                raise self._oom() from exc
-            raise
+        return sample_views(
+            comps,
+            image,
+            seed=int(seed),
+            guidance_scale=float(guidance_scale),
+            num_steps=steps,
+            sampler=sampler,  # type: ignore[arg-type]  # checked above
+            device=self.preset.device,
+            on_step=on_step,
+            use=self._placement.use,
+            after_encode=None if cancel is None else cancel.raise_if_cancelled,
+        )
 
     def unload(self) -> None:
         """Drop every network and return the memory (call before GS-LRM on small GPUs)."""
@@ -147,15 +138,6 @@ class MultiViewDiffusion:
             return
         self._comps = None
         release_memory(self.preset.device)
-
-    def _oom(self) -> OutOfMemory:
-        hint = {"full": "offload", "offload": "low"}.get(self.preset.name)
-        tip = (
-            f"; try the memory preset '{hint}'"
-            if hint
-            else "; close other programs or use a smaller GPU load"
-        )
-        return OutOfMemory(f"out of memory in the diffusion stage (preset {self.preset.name}){tip}")
 
     @staticmethod
     def _check_image(image: Any) -> np.ndarray:

@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from engine.api import InputError, OutOfMemory
+from engine.api import InputError
 from engine.gaussians import Gaussians
+from engine.oom import oom_guard
 from engine.render.types import Background, Camera, RenderResult, check_background
 
 if TYPE_CHECKING:
@@ -114,20 +115,16 @@ def render(
     bg_np = check_background(background)
     prep, concrete = prepare(gaussians, backend)
     bg = torch.as_tensor(bg_np, device=prep.device)
-    try:
-        with torch.inference_mode():
-            if concrete == "gsplat-cuda" and len(prep) > 0:
-                from engine.render.gsplat_backend import rasterize_gsplat
+    what = f"drawing {len(prep)} Gaussians at {width}x{height}"
+    with oom_guard(what, device=concrete), torch.inference_mode():
+        if concrete == "gsplat-cuda" and len(prep) > 0:
+            from engine.render.gsplat_backend import rasterize_gsplat
 
-                rgb, alpha, depth = rasterize_gsplat(prep, cam, bg)
-            else:
-                if concrete == "gsplat-cuda":
-                    concrete = "torch-cuda"  # nothing to draw; gsplat does not take empty sets
-                rgb, alpha, depth = _render_torch(prep, cam, bg)
-    except (torch.OutOfMemoryError, MemoryError) as exc:
-        raise OutOfMemory(
-            f"render: out of memory drawing {len(prep)} Gaussians at {width}x{height} on {concrete}"
-        ) from exc
+            rgb, alpha, depth = rasterize_gsplat(prep, cam, bg)
+        else:
+            if concrete == "gsplat-cuda":
+                concrete = "torch-cuda"  # nothing to draw; gsplat does not take empty sets
+            rgb, alpha, depth = _render_torch(prep, cam, bg)
     return RenderResult(
         rgb=_np(rgb, (height, width, 3)),
         alpha=_np(alpha, (height, width)),
