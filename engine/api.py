@@ -10,7 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -24,14 +24,34 @@ from engine.errors import (  # noqa: F401  (re-exported: the engine's errors cro
     OutputError,
     WeightsError,
 )
+from engine.gaussians import Gaussians
 from engine.settings import DeviceName, EngineName, RunOptions  # noqa: F401  (re-exported)
-
-if TYPE_CHECKING:
-    from engine.gaussians import Gaussians
 
 # --------------------------------------------------------------------------------------
 # Progress and cancel
 # --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CropPreview:
+    """The photo as the engine will use it, sent when preprocessing ends.
+
+    image: (512,512,3) uint8 RGB on white (the crop FaceLift frames, or the padded photo).
+    """
+
+    image: np.ndarray
+
+
+@dataclass(frozen=True)
+class GaussiansPreview:
+    """A quick head to show while the real one is computed (the FaceLift engine sends the
+    instant engine's head before its diffusion starts)."""
+
+    gaussians: Gaussians
+
+
+Preview = CropPreview | GaussiansPreview
+"""What a ProgressEvent may carry for the UI to show before the result arrives."""
 
 
 @dataclass(frozen=True)
@@ -41,15 +61,14 @@ class ProgressEvent:
     stage: short machine name ("preprocess", "diffusion", "gslrm", "instant", "render", ...).
     step / total: position inside the stage (total 0 = indeterminate).
     message: human-readable text for a status line.
-    preview: optional payload for the UI (e.g. an instant-engine Gaussians preview, or a
-        uint8 (H,W,3) image), ``None`` otherwise.
+    preview: something to show already (:data:`Preview`), or ``None``.
     """
 
     stage: str
     step: int = 0
     total: int = 0
     message: str = ""
-    preview: Any = None
+    preview: Preview | None = None
 
     @property
     def fraction(self) -> float:

@@ -27,7 +27,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.api import FaceLiftError, ProgressEvent, ReconstructionRequest, ReconstructionResult
+from engine.api import (
+    CropPreview,
+    FaceLiftError,
+    GaussiansPreview,
+    ProgressEvent,
+    ReconstructionRequest,
+    ReconstructionResult,
+)
 from engine.gaussians import Gaussians
 from engine.io.gaussians_file import is_gaussians_file
 from engine.settings import RENDER_SIZE, TURNTABLE_ELEVATION, TURNTABLE_FPS, TURNTABLE_FRAMES, EngineConfig
@@ -432,14 +439,13 @@ class MainWindow(QMainWindow):
 
     def _on_progress(self, event: ProgressEvent) -> None:
         self.progress_panel.update_progress(event)
-        if event.stage == "preview" and isinstance(event.preview, Gaussians):
-            self._shown_preview = True
-            self.viewport.set_gaussians(event.preview, reset_view=self.result is None)
-            self.count_label.setText(f"Gaussians: {len(event.preview):,} (preview)")
-        elif (
-            isinstance(event.preview, np.ndarray) and event.preview.ndim == 3 and event.stage == "preprocess"
-        ):
-            self.input_panel.set_crop(event.preview)
+        match event.preview:
+            case GaussiansPreview(gaussians=gaussians):
+                self._shown_preview = True
+                self.viewport.set_gaussians(gaussians, reset_view=self.result is None)
+                self.count_label.setText(f"Gaussians: {len(gaussians):,} (preview)")
+            case CropPreview(image=crop):
+                self.input_panel.set_crop(crop)
         if event.step in (0, event.total) or event.total == 0 or event.step % 10 == 0:
             log.info("%s", progress_text(event))
 

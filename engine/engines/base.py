@@ -17,6 +17,7 @@ import numpy as np
 
 from engine.api import (
     CancelToken,
+    CropPreview,
     ProgressCallback,
     ProgressEvent,
     ReconstructionRequest,
@@ -73,7 +74,7 @@ def prepare(request: ReconstructionRequest, on_progress: ProgressCallback, cance
     else:
         prepared = prepare_given(image)
     cancel.raise_if_cancelled()  # the matting at its end has no check of its own
-    on_progress(ProgressEvent("preprocess", 1, 1, "preprocessed", preview=prepared.image))
+    on_progress(ProgressEvent("preprocess", 1, 1, "preprocessed", preview=CropPreview(prepared.image)))
     return prepared
 
 

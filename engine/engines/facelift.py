@@ -20,6 +20,7 @@ import numpy as np
 
 from engine.api import (
     CancelToken,
+    GaussiansPreview,
     ProgressCallback,
     ProgressEvent,
     ReconstructionRequest,
@@ -224,4 +225,4 @@ class FaceLiftEngine:
     def _send_preview(self, prepared: Prepared, on_progress: ProgressCallback, cancel: CancelToken) -> None:
         """The instant engine's head as a quick preview (ProgressEvent stage "preview")."""
         preview = self._instant.reconstruct_prepared(prepared, no_progress, cancel)
-        on_progress(ProgressEvent("preview", 1, 1, "instant preview", preview=preview))
+        on_progress(ProgressEvent("preview", 1, 1, "instant preview", preview=GaussiansPreview(preview)))

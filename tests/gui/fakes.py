@@ -10,7 +10,9 @@ import numpy as np
 
 from engine.api import (
     CancelToken,
+    CropPreview,
     FaceLiftError,
+    GaussiansPreview,
     OutOfMemory,
     ProgressCallback,
     ProgressEvent,
@@ -52,9 +54,10 @@ class FakeEngine:
     ) -> ReconstructionResult:
         self.runs.append(request)
         crop = np.full((64, 64, 3), 200, np.uint8)
-        on_progress(ProgressEvent("preprocess", 1, 1, "cropped", crop))
+        on_progress(ProgressEvent("preprocess", 1, 1, "cropped", CropPreview(crop)))
         if self.name == "facelift":
-            on_progress(ProgressEvent("preview", 1, 1, "instant preview", synthetic_head(500, seed=1)))
+            preview = GaussiansPreview(synthetic_head(500, seed=1))
+            on_progress(ProgressEvent("preview", 1, 1, "instant preview", preview))
         for k in range(1, self.steps + 1):
             if self.gate is not None and k == 2:
                 self.gate.wait(10)

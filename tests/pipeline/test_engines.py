@@ -10,6 +10,8 @@ import pytest
 from engine.api import (
     Cancelled,
     CancelToken,
+    CropPreview,
+    GaussiansPreview,
     InputError,
     OutOfMemory,
     ProgressEvent,
@@ -17,7 +19,6 @@ from engine.api import (
     WeightsError,
 )
 from engine.engines import FaceLiftEngine, InstantEngine, make_engine
-from engine.gaussians import Gaussians
 from engine.settings import EngineConfig, RunOptions
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,7 +57,9 @@ def test_tiny_facelift_run_stages_views_and_gaussians(facelift):
         assert stage in stages, stages
     assert stages.index("preview") < stages.index("diffusion") < stages.index("gslrm")
     preview = next(e.preview for e in events if e.stage == "preview")
-    assert isinstance(preview, Gaussians) and len(preview) > 0
+    assert isinstance(preview, GaussiansPreview) and len(preview.gaussians) > 0
+    crop = next(e.preview for e in events if e.stage == "preprocess" and e.preview is not None)
+    assert isinstance(crop, CropPreview) and np.array_equal(crop.image, result.input_image)
     assert result.engine == "facelift"
     assert result.input_image.shape == (512, 512, 3)
     assert (
