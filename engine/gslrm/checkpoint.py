@@ -18,7 +18,7 @@ import torch
 from engine.api import WeightsError
 from engine.gslrm.config import GSLRMConfig, load_config
 from engine.gslrm.model import GSLRM
-from engine.weights_files import load_file, shape_mismatch, shapes_of
+from engine.weights.files import load_file, shape_mismatch, shapes_of
 
 IGNORED_PREFIXES = ("loss_calculator.",)
 """Training-only modules (the VGG19 perceptual loss) that the released state dict carries."""

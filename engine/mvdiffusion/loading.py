@@ -25,7 +25,7 @@ from engine.mvdiffusion.config import (
     unet_config,
     vae_scale_factor,
 )
-from engine.weights_files import load_file, load_state_dict, shape_mismatch, shapes_of
+from engine.weights.files import load_file, load_state_dict, shape_mismatch, shapes_of
 
 DIFFUSERS_WEIGHTS = ("diffusion_pytorch_model.safetensors", "diffusion_pytorch_model.bin")
 TRANSFORMERS_WEIGHTS = ("model.safetensors", "pytorch_model.bin")

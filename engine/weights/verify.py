@@ -1,55 +1,18 @@
-"""Locate, verify and download the FaceLift weights (the ``wlyu/OpenFaceLift`` release layout).
-
-A weights folder looks like::
-
-    <dir>/mvdiffusion/pipeckpts/{model_index.json, unet/, vae/, image_encoder/, ...}
-    <dir>/gslrm/ckpt_*.pt                 {"model": state_dict}
-    <dir>/gslrm/*.yaml                    optional: FaceLift's config schema (model hyper-parameters)
-    <dir>/mvdiffusion/clr_embeds.(pt|safetensors)   optional prompt-embedding override
-
-Where it is looked for, first hit wins: ``--weights DIR``, the ``FACELIFT_WEIGHTS``
-environment variable, then the user data folder
-(``platformdirs.user_data_path("facelift-desktop") / "weights"``).
-
-The released weights are licensed by Adobe under the Adobe Research License: **non-commercial
-research use only** (:data:`LICENSE_NOTICE`). The code in this project is Apache-2.0.
-
-Checkpoints are treated as data: ``torch.load(weights_only=True)`` or safetensors, never unpickled
-objects. torch and huggingface_hub are imported only inside the functions that need them.
-"""
+"""Check a weights folder without running it: every component present, loadable (as data, never
+unpickled objects), and of the shapes its config implies."""
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from engine.api import (
-    CancelToken,
-    FaceLiftError,
-    ProgressCallback,
-    ProgressEvent,
-    WeightsError,
-    no_progress,
-)
-from engine.errors import NoWeights
-from engine.weights_files import load_file, shape_mismatch, shapes_of, tensor_shapes
+from engine.errors import WeightsError
+from engine.weights.files import load_file, shape_mismatch, shapes_of, tensor_shapes
+from engine.weights.locate import GSLRM_DIR, PIPECKPTS, gslrm_checkpoint
 
-HF_REPO_ID = "wlyu/OpenFaceLift"
-ENV_VAR = "FACELIFT_WEIGHTS"
-APP_NAME = "facelift-desktop"
-LICENSE_NOTICE = (
-    "The FaceLift weights (huggingface.co/wlyu/OpenFaceLift) are licensed by Adobe under the "
-    "Adobe Research License: non-commercial research use only."
-)
-
-GSLRM_DIR = "gslrm"
-PIPECKPTS = Path("mvdiffusion") / "pipeckpts"
 IGNORED_GSLRM_PREFIXES = ("loss_calculator.",)
 
 # The released GS-LRM hyper-parameters (FaceLift configs/gslrm.yaml), used when the weights
@@ -65,101 +28,6 @@ RELEASED_GSLRM_CONFIG: dict[str, int] = {
 }
 
 Status = Literal["ok", "missing", "broken"]
-
-
-# --------------------------------------------------------------------------------------
-# Locating
-# --------------------------------------------------------------------------------------
-
-
-def user_weights_dir() -> Path:
-    """The per-user default weights folder (may not exist)."""
-    import platformdirs
-
-    return Path(platformdirs.user_data_path(APP_NAME)) / "weights"
-
-
-def gslrm_checkpoint(weights_dir: Path) -> Path | None:
-    """The GS-LRM checkpoint file in ``weights_dir/gslrm`` (the highest step), or None."""
-    folder = Path(weights_dir) / GSLRM_DIR
-    if not folder.is_dir():
-        return None
-    ckpts = sorted(p for p in folder.glob("ckpt_*.pt") if p.is_file())
-    return ckpts[-1] if ckpts else None
-
-
-def weights_present(weights_dir: Path | str) -> bool:
-    """Cheap check (no loading): both the GS-LRM checkpoint and the diffusion pipeline exist."""
-    d = Path(weights_dir)
-    return gslrm_checkpoint(d) is not None and (d / PIPECKPTS / "model_index.json").is_file()
-
-
-@dataclass(frozen=True)
-class WeightsLocation:
-    """One place the weights are looked for: where it comes from and what is there."""
-
-    source: str  # "--weights", "FACELIFT_WEIGHTS" or "user data folder"
-    path: Path | None  # None when the source is not set
-    present: bool
-
-
-def weights_locations(explicit: Path | str | None = None) -> list[WeightsLocation]:
-    """Every place the weights are looked for, in search order (for ``facelift weights where``)."""
-    out: list[WeightsLocation] = []
-    if explicit is not None:
-        p = Path(explicit).expanduser()
-        out.append(WeightsLocation("--weights", p, weights_present(p)))
-    env = os.environ.get(ENV_VAR, "").strip()
-    env_path = Path(env).expanduser() if env else None
-    out.append(WeightsLocation(ENV_VAR, env_path, bool(env_path and weights_present(env_path))))
-    user = user_weights_dir()
-    out.append(WeightsLocation("user data folder", user, weights_present(user)))
-    return out
-
-
-def find_weights(explicit: Path | str | None = None) -> Path | None:
-    """The weights folder to use, or None when no complete folder is found.
-
-    ``explicit`` (the ``--weights`` option) is returned as given when it is an existing folder, even
-    if incomplete, so that the user gets a precise error from :func:`verify_weights` or the loaders
-    rather than a silent fallback. An explicit path that is not a folder raises WeightsError.
-    ``FACELIFT_WEIGHTS`` and the user data folder count only when the weights are present in them.
-    """
-    if explicit is not None:
-        p = Path(explicit).expanduser()
-        if not p.is_dir():
-            raise WeightsError(f"{p}: weights folder not found")
-        return p
-    for loc in weights_locations(None):
-        if loc.path is not None and loc.present:
-            return loc.path
-    return None
-
-
-def missing_weights(explicit: Path | str | None = None) -> NoWeights:
-    """The one "no FaceLift weights" error, naming every place they were looked for.
-
-    It states the fact only: the CLI adds how to get them (``facelift weights download``), the
-    window its Tools menu.
-    """
-    places = [
-        f"{loc.source} {loc.path}" if loc.path else f"{loc.source} not set"
-        for loc in weights_locations(explicit)
-    ]
-    return NoWeights(f"no FaceLift weights found ({'; '.join(places)})")
-
-
-def require_weights(explicit: Path | str | None = None) -> Path:
-    """:func:`find_weights`, or :func:`missing_weights` raised when none is found."""
-    found = find_weights(explicit)
-    if found is None:
-        raise missing_weights(explicit)
-    return found
-
-
-# --------------------------------------------------------------------------------------
-# Verifying
-# --------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -251,7 +119,7 @@ def _dir_size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def _err(exc: BaseException) -> str:
+def error_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text[:200]}"
 
@@ -396,7 +264,7 @@ def _check_pipeckpts(root: Path) -> list[ComponentReport]:
     try:
         index = _read_json(index_path)
     except (OSError, ValueError) as exc:
-        return [ComponentReport("mvdiffusion", index_path, "broken", f"model_index.json: {_err(exc)}")]
+        return [ComponentReport("mvdiffusion", index_path, "broken", f"model_index.json: {error_line(exc)}")]
     names = [k for k, v in index.items() if not k.startswith("_") and isinstance(v, list) and v[0]]
     out = [ComponentReport("mvdiffusion/model_index.json", index_path, "ok", f"{len(names)} components")]
     out.extend(_check_component(pipe / name, name) for name in sorted(names))
@@ -414,7 +282,7 @@ def _check_component(folder: Path, name: str) -> ComponentReport:
     try:
         cfg = _read_json(configs[0])
     except (OSError, ValueError) as exc:
-        return ComponentReport(label, configs[0], "broken", f"{configs[0].name}: {_err(exc)}", size)
+        return ComponentReport(label, configs[0], "broken", f"{configs[0].name}: {error_line(exc)}", size)
     if name in ("unet", "vae", "image_normalizer"):
         from engine.mvdiffusion.config import component_config
 
@@ -481,132 +349,3 @@ def _check_prompt_embeds(root: Path, comps: Iterable[ComponentReport]) -> Compon
             "mvdiffusion/clr_embeds", path, "broken", f"shape {shape}, expected {want}", size
         )
     return ComponentReport("mvdiffusion/clr_embeds", path, "ok", f"prompt embeddings {shape}", size)
-
-
-# --------------------------------------------------------------------------------------
-# Downloading
-# --------------------------------------------------------------------------------------
-
-
-def staging_dir(weights_dir: Path) -> Path:
-    """Where a download is assembled (kept between attempts, so downloads resume)."""
-    weights_dir = Path(weights_dir)
-    return weights_dir.with_name(weights_dir.name + ".download")
-
-
-def download_weights(
-    weights_dir: Path | str | None = None,
-    on_progress: ProgressCallback = no_progress,
-    cancel: CancelToken | None = None,
-    *,
-    repo_id: str = HF_REPO_ID,
-    endpoint: str | None = None,
-) -> Path:
-    """Download the FaceLift release into ``weights_dir`` (default: the user data folder).
-
-    Files go into a staging folder beside it (``<dir>.download``), which huggingface_hub resumes
-    from on a later attempt; only when every file is there and :func:`verify_weights` passes is it
-    renamed to ``weights_dir``, so half-written weights are never used. An existing complete
-    folder is left alone. Progress is reported per file (stage "download"); cancel is checked
-    between files and leaves the staging folder for a later resume. Offline or hub errors raise
-    a one-line WeightsError. The weights are for non-commercial research only (LICENSE_NOTICE).
-    """
-    target = Path(weights_dir).expanduser() if weights_dir is not None else user_weights_dir()
-    if weights_present(target) and verify_weights(target).ok:
-        on_progress(ProgressEvent("download", 1, 1, f"weights already complete in {target}"))
-        return target
-    stage = staging_dir(target)
-    stage.mkdir(parents=True, exist_ok=True)
-    on_progress(ProgressEvent("download", 0, 0, f"downloading {repo_id} into {stage}"))
-    try:
-        _snapshot(repo_id, stage, endpoint, on_progress, cancel)
-    except FaceLiftError:
-        if not any(stage.iterdir()):
-            stage.rmdir()  # nothing to resume from
-        raise
-    if cancel is not None:
-        cancel.raise_if_cancelled()
-    report = verify_weights(stage)
-    if not report.ok:
-        # A file that arrived whole but does not verify would be kept by the next attempt
-        # (huggingface_hub skips files it has): drop it so that attempt fetches it again.
-        dropped = _drop_broken_files(stage, report)
-        again = f"; {len(dropped)} broken file(s) removed, run again to download them anew" if dropped else ""
-        raise WeightsError(f"downloaded weights are incomplete or broken: {report.summary()}{again}")
-    shutil.rmtree(stage / ".cache", ignore_errors=True)  # huggingface_hub's resume bookkeeping
-    if target.exists():
-        old = target.with_name(f"{target.name}.old-{int(time.time())}")
-        target.rename(old)
-        stage.rename(target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        stage.rename(target)
-    on_progress(ProgressEvent("download", 1, 1, f"weights ready in {target}"))
-    return target
-
-
-def _drop_broken_files(stage: Path, report: WeightsReport) -> list[Path]:
-    """Delete the files of the staging folder that failed verification (and huggingface_hub's
-    record of them, so they are downloaded again). Returns the deleted files."""
-    dropped = []
-    for comp in report.problems:
-        path = comp.path
-        if comp.status != "broken" or not path.is_file() or stage not in path.parents:
-            continue
-        rel = path.relative_to(stage)
-        path.unlink()
-        (stage / ".cache" / "huggingface" / "download" / f"{rel}.metadata").unlink(missing_ok=True)
-        dropped.append(path)
-    return dropped
-
-
-def _snapshot(
-    repo_id: str,
-    local_dir: Path,
-    endpoint: str | None,
-    on_progress: ProgressCallback,
-    cancel: CancelToken | None,
-) -> None:
-    """Fetch every file of the repo into ``local_dir``, one at a time, with progress and cancel.
-
-    One ``hf_hub_download`` per file (rather than ``snapshot_download``, whose thread pool keeps
-    downloading queued files after a cancel); each resumes its own ``.incomplete`` file.
-    Errors become a one-line WeightsError.
-    """
-    try:
-        from huggingface_hub import HfApi, hf_hub_download
-        from huggingface_hub.utils import disable_progress_bars
-    except ImportError as exc:  # pragma: no cover - a declared dependency
-        raise WeightsError(f"cannot download weights: {exc}") from exc
-    disable_progress_bars()
-    try:
-        info = HfApi(endpoint=endpoint).model_info(repo_id, files_metadata=True)
-        files = [(s.rfilename, int(s.size or 0)) for s in (info.siblings or [])]
-        total = sum(size for _, size in files)
-        done = 0
-        for i, (name, size) in enumerate(files):
-            if cancel is not None:
-                cancel.raise_if_cancelled()
-            on_progress(ProgressEvent("download", done, total, f"file {i + 1}/{len(files)}: {name}"))
-            hf_hub_download(repo_id, name, local_dir=str(local_dir), endpoint=endpoint)
-            done += size
-        on_progress(ProgressEvent("download", total, total, f"{len(files)} files downloaded"))
-    except FaceLiftError:
-        raise
-    except Exception as exc:
-        raise WeightsError(
-            f"cannot download {repo_id}: {_download_reason(exc)} (run again to resume; files so far are in "
-            f"{local_dir})"
-        ) from exc
-
-
-def _download_reason(exc: BaseException) -> str:
-    name = type(exc).__name__
-    if name in ("LocalEntryNotFoundError", "OfflineModeIsEnabled") or "offline" in str(exc).lower():
-        return "no connection to the Hugging Face Hub (offline?)"
-    if name in ("ConnectionError", "ConnectTimeout", "ReadTimeout", "MaxRetryError", "Timeout"):
-        return "no connection to the Hugging Face Hub (offline?)"
-    if name in ("RepositoryNotFoundError", "GatedRepoError"):
-        return "repository not found or not accessible"
-    return _err(exc)
