@@ -1,7 +1,9 @@
 """Data objects that cross the engine boundary: requests, results, progress, cancel, errors.
 
 Everything here is plain Python / numpy so the GUI, the CLI and tests can use it without
-importing torch.
+importing torch. The errors are defined in engine.errors (which modules inside engine/ import,
+so that nothing imports in a circle) and re-exported here with RunOptions, so the window and
+tests find the whole boundary in this one module.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from engine.errors import (  # noqa: F401  (re-exported: the engine's errors cro
     WeightsError,
 )
 from engine.gaussians import Gaussians
-from engine.settings import DeviceName, EngineName, RunOptions  # noqa: F401  (re-exported)
+from engine.settings import RunOptions
 
 # --------------------------------------------------------------------------------------
 # Progress and cancel

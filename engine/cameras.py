@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.api import InputError
+from engine.errors import InputError
 from engine.geometry import (
     FOV_DEG,
     ORBIT_RADIUS,

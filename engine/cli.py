@@ -17,8 +17,8 @@ from collections.abc import Iterable, Sequence
 from types import ModuleType
 
 from engine import __version__
-from engine.api import Cancelled, FaceLiftError
 from engine.commands import error_text
+from engine.errors import Cancelled, FaceLiftError
 
 COMMANDS: dict[str, str] = {
     "reconstruct": "photo(s) -> 3D Gaussian head: input.png, gaussians.ply, output.png, turntable.mp4",

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.api import InputError
+from engine.errors import InputError
 
 # ---- the FaceLift camera rig -------------------------------------------------------------
 

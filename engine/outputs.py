@@ -14,14 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.api import (
-    CancelToken,
-    OutputError,
-    ProgressCallback,
-    ProgressEvent,
-    ReconstructionResult,
-    no_progress,
-)
+from engine.api import CancelToken, ProgressCallback, ProgressEvent, ReconstructionResult, no_progress
+from engine.errors import OutputError
 from engine.gaussians import Gaussians
 from engine.settings import RENDER_SIZE, TURNTABLE_FPS, TURNTABLE_FRAMES
 

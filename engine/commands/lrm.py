@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.api import InputError
 from engine.commands.options import add_engine_options
+from engine.errors import InputError
 from engine.geometry import VIEW_NAMES
 
 NUM_VIEWS = len(VIEW_NAMES)

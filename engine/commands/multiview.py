@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.api import InputError, OutputError, ProgressEvent
+from engine.api import ProgressEvent
 from engine.commands.options import add_engine_options, add_run_options, engine_config, run_options
+from engine.errors import InputError, OutputError
 from engine.geometry import VIEW_NAMES
 from engine.settings import RunOptions
 

@@ -22,15 +22,7 @@ import sys
 import traceback
 from pathlib import Path
 
-from engine.api import (
-    Cancelled,
-    CancelToken,
-    FaceLiftError,
-    InputError,
-    ProgressEvent,
-    ReconstructionRequest,
-    WeightsError,
-)
+from engine.api import CancelToken, ProgressEvent, ReconstructionRequest
 from engine.commands import WEIGHTS_HINT, error_text
 from engine.commands.options import (
     add_engine_options,
@@ -40,6 +32,7 @@ from engine.commands.options import (
     engine_config,
     run_options,
 )
+from engine.errors import Cancelled, FaceLiftError, InputError, WeightsError
 from engine.settings import ENGINE_NAMES
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif")

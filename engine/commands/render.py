@@ -12,8 +12,9 @@ import re
 import sys
 from pathlib import Path
 
-from engine.api import InputError, ProgressEvent
+from engine.api import ProgressEvent
 from engine.commands.options import add_turntable_options, check_render_size
+from engine.errors import InputError
 from engine.geometry import VIEW_NAMES
 from engine.io.gaussians_file import load_gaussians
 from engine.settings import TURNTABLE_ELEVATION

@@ -25,11 +25,11 @@ from engine.api import (
     ProgressEvent,
     ReconstructionRequest,
     ReconstructionResult,
-    WeightsError,
     no_progress,
 )
 from engine.engines.base import ensure_token, make_result, prepare, prepared_info, timed
 from engine.engines.instant import InstantEngine
+from engine.errors import WeightsError
 from engine.io.images import resize_square
 from engine.oom import oom_guard
 from engine.settings import (

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-from engine.api import WeightsError
+from engine.errors import WeightsError
 from engine.gslrm.config import GSLRMConfig, load_config
 from engine.gslrm.model import GSLRM
 from engine.weights.files import load_file, shape_mismatch, shapes_of

@@ -11,7 +11,7 @@ from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-from engine.api import WeightsError
+from engine.errors import WeightsError
 
 PARAMS_PER_GAUSSIAN_SH0 = 14
 """xyz 3 + SH-DC 3 + log-scale 3 + rotation 4 + opacity 1."""

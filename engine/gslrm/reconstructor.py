@@ -14,8 +14,9 @@ from typing import Literal
 import numpy as np
 import torch
 
-from engine.api import Cancelled, CancelToken, InputError, ProgressCallback, ProgressEvent, no_progress
+from engine.api import CancelToken, ProgressCallback, ProgressEvent, no_progress
 from engine.cameras import CameraSet, facelift_cameras
+from engine.errors import Cancelled, InputError
 from engine.gaussians import Gaussians
 from engine.gslrm.checkpoint import load_model
 from engine.gslrm.model import GSLRM, RawGaussians

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage
 
-from engine.api import CancelToken, InputError, ProgressCallback, ProgressEvent, no_progress
+from engine.api import CancelToken, ProgressCallback, ProgressEvent, no_progress
+from engine.errors import InputError
 from engine.gaussians import Gaussians
 from engine.instant.colors import back_colors
 from engine.instant.geometry import CHIN, DepthLayers, FrontCamera, foreground_depth, front_camera

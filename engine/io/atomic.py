@@ -19,7 +19,7 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-from engine.api import OutputError
+from engine.errors import OutputError
 
 _TMP_MARK = ".tmp-"
 

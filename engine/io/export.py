@@ -26,8 +26,9 @@ from typing import Literal
 
 import numpy as np
 
-from engine.api import CancelToken, InputError, ProgressCallback, no_progress
+from engine.api import CancelToken, ProgressCallback, no_progress
 from engine.cameras import CameraSet, view_camera
+from engine.errors import InputError
 from engine.gaussians import Gaussians
 from engine.geometry import matrix_to_quat, quat_multiply
 from engine.settings import RENDER_SIZE, TURNTABLE_ELEVATION, TURNTABLE_FPS, TURNTABLE_FRAMES

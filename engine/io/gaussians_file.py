@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.api import InputError
+from engine.errors import InputError
 from engine.gaussians import Gaussians
 
 GAUSSIAN_SUFFIXES: tuple[str, ...] = (".ply", ".splat")

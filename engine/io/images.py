@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from engine.api import InputError, OutputError
+from engine.errors import InputError, OutputError
 
 DEFAULT_MAX_PIXELS = 25_000_000
 """Photos above this many pixels are downscaled (by an integer factor) while loading."""

@@ -25,7 +25,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from engine.api import CancelToken, InputError, OutputError, ProgressCallback, ProgressEvent, no_progress
+from engine.api import CancelToken, ProgressCallback, ProgressEvent, no_progress
+from engine.errors import InputError, OutputError
 from engine.io.atomic import AtomicFile
 from engine.settings import TURNTABLE_FPS
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from engine.api import WeightsError
+from engine.errors import WeightsError
 
 AttentionMode = Literal["sparse", "dense", "per_view"]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from engine.api import WeightsError
+from engine.errors import WeightsError
 from engine.mvdiffusion.config import (
     AttentionMode,
     MultiViewSettings,

@@ -20,14 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.api import (
-    CancelToken,
-    InputError,
-    ProgressCallback,
-    ProgressEvent,
-    WeightsError,
-    no_progress,
-)
+from engine.api import CancelToken, ProgressCallback, ProgressEvent, no_progress
+from engine.errors import InputError, WeightsError
 from engine.io.images import resize_square
 from engine.mvdiffusion.config import AttentionMode
 from engine.mvdiffusion.loading import DiffusionComponents, load_components

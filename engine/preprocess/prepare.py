@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image
 
-from engine.api import CancelToken, NoFaceFound
+from engine.api import CancelToken
+from engine.errors import NoFaceFound
 from engine.io.images import MIN_PHOTO_SIDE, composite_on_white, load_photo_rgba
 from engine.preprocess import mediapipe_graphs as mpg
 from engine.preprocess.face import find_face

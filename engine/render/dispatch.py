@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from engine.api import InputError
+from engine.errors import InputError
 from engine.gaussians import Gaussians
 from engine.oom import oom_guard
 from engine.render.types import Background, Camera, RenderResult, check_background

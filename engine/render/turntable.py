@@ -9,8 +9,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from engine.api import CancelToken, InputError, ProgressCallback, ProgressEvent, no_progress
+from engine.api import CancelToken, ProgressCallback, ProgressEvent, no_progress
 from engine.cameras import turntable_cameras
+from engine.errors import InputError
 from engine.gaussians import Gaussians
 from engine.render.dispatch import prepare, render
 from engine.render.types import Background, check_background, to_uint8

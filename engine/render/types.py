@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine.api import InputError
+from engine.errors import InputError
 
 NEAR_PLANE = 0.2
 """Gaussians whose view-space depth is <= this are culled (3DGS ``in_frustum``)."""

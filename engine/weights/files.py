@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from engine.api import WeightsError
+from engine.errors import WeightsError
 from engine.oom import is_out_of_memory
 
 _REFUSAL_RE = re.compile(r"Unsupported global|Unsupported class|unrecognized function|not an allowed global")
