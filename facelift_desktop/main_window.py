@@ -10,6 +10,7 @@ import logging
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
@@ -69,6 +70,10 @@ def _group(title: str, widget: QWidget) -> QGroupBox:
     layout.setContentsMargins(8, 8, 8, 8)
     layout.addWidget(widget)
     return box
+
+
+if TYPE_CHECKING:
+    from facelift_desktop.doctor_dialog import DoctorDialog
 
 
 class MainWindow(QMainWindow):
@@ -244,6 +249,7 @@ class MainWindow(QMainWindow):
         tools = bar.addMenu("&Tools")
         self._action(tools, "FaceLift &weights…", self.open_weights_dialog)
         help_menu = bar.addMenu("&Help")
+        self._action(help_menu, "&Check this computer…", self.check_this_computer)
         self._action(help_menu, "&About FaceLift Desktop", self.show_about)
 
     def _fill_recent(self, menu: QMenu) -> None:
@@ -303,6 +309,16 @@ class MainWindow(QMainWindow):
         dialog = WeightsDialog(self.weights_dir, changed, self)
         dialog.exec()
         self.refresh_weights()
+        return dialog
+
+    def check_this_computer(self) -> DoctorDialog:
+        """The `facelift doctor` report in a window (non-modal: the checks take a while)."""
+        from facelift_desktop.doctor_dialog import DoctorDialog
+
+        dialog = DoctorDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.show()
+        dialog.start()
         return dialog
 
     def show_about(self) -> AboutDialog:
