@@ -1,7 +1,8 @@
 """``facelift render PLY -o OUT.(mp4|gif|png)``: a turntable video or one still of a Gaussian head.
 
-The input may be a 3DGS PLY (FaceLift or INRIA layout) or a .splat file, in FaceLift's frame
-(z up, face toward -Y). A PNG shows the front input camera's view unless ``--view`` names
+The input may be a 3DGS PLY (FaceLift or INRIA layout), a compressed PLY, an SPZ or a .splat
+file (engine.io.gaussians_file), in FaceLift's frame (z up, face toward -Y; SPZ is mapped from
+its own RUB frame). A PNG shows the front input camera's view unless ``--view`` names
 another slot; ``--elevation`` raises the camera (turntable and PNG alike).
 """
 
@@ -33,7 +34,9 @@ def parse_background(text: str) -> tuple[float, float, float]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("input", type=Path, metavar="PLY", help="Gaussian splat file (.ply or .splat)")
+    parser.add_argument(
+        "input", type=Path, metavar="PLY", help="Gaussian splat file (.ply, .compressed.ply, .spz or .splat)"
+    )
     parser.add_argument("-o", "--output", type=Path, required=True, help="OUT.mp4, OUT.gif or OUT.png")
     add_turntable_options(parser)
     parser.add_argument(

@@ -20,7 +20,9 @@ The loader (``load_ply``) reads binary little/big endian and ascii PLYs, any SH 
 elements ignored. The header is parsed here (at most 64 KB), and the vertex count is
 checked against the file size before anything is allocated. A file whose f_rest values are
 all zero loads as SH degree 0 (it renders the same; FaceLift files carry 45 zero f_rest).
-Every problem raises :class:`engine.api.InputError` with one line naming the file.
+A PLY whose vertex element holds ``packed_position`` is PlayCanvas's compressed layout and is
+read by :mod:`engine.io.compressed_ply`. Every problem raises :class:`engine.api.InputError`
+with one line naming the file.
 """
 
 from __future__ import annotations
@@ -161,24 +163,24 @@ def _fill_rows(out: np.ndarray, g: Gaussians, sl: slice, flavour: str, k: int) -
 
 
 @dataclass
-class _Element:
+class PlyElement:
     name: str
     count: int
     props: list[tuple[str, str]]  # (name, numpy kind+size e.g. "f4")
 
 
 @dataclass
-class _Header:
+class PlyHeader:
     fmt: str  # "<", ">" or "ascii"
     size: int  # bytes up to and including the end_header line
-    elements: list[_Element]
+    elements: list[PlyElement]
 
 
 def _fail(path: Path, problem: str) -> InputError:
     return InputError(f"{path}: {problem}")
 
 
-def _parse_header(path: Path, head: bytes) -> _Header:
+def parse_header(path: Path, head: bytes) -> PlyHeader:
     if not head:
         raise _fail(path, "empty file, not a PLY")
     if not re.match(rb"ply\r?\n", head):
@@ -194,7 +196,7 @@ def _parse_header(path: Path, head: bytes) -> _Header:
     except UnicodeDecodeError:
         raise _fail(path, "PLY header is not ASCII text") from None
     fmt: str | None = None
-    elements: list[_Element] = []
+    elements: list[PlyElement] = []
     for number, raw in enumerate(text.splitlines()[1:-1], start=2):
         words = raw.split()
         if not words or words[0] in ("comment", "obj_info"):
@@ -207,7 +209,7 @@ def _parse_header(path: Path, head: bytes) -> _Header:
         elif key == "element":
             if len(words) != 3 or not re.fullmatch(r"\d{1,19}", words[2]):
                 raise _fail(path, f"bad element line {number}: {raw.strip()!r}")
-            elements.append(_Element(words[1], int(words[2]), []))
+            elements.append(PlyElement(words[1], int(words[2]), []))
         elif key == "property":
             if not elements:
                 raise _fail(path, f"property before any element on header line {number}")
@@ -223,10 +225,10 @@ def _parse_header(path: Path, head: bytes) -> _Header:
             raise _fail(path, f"unknown PLY header line {number}: {raw.strip()[:60]!r}")
     if fmt is None:
         raise _fail(path, "PLY header has no format line")
-    return _Header(fmt, size, elements)
+    return PlyHeader(fmt, size, elements)
 
 
-def _row_dtype(element: _Element, byteorder: str) -> np.dtype:
+def row_dtype(element: PlyElement, byteorder: str) -> np.dtype:
     names = [name for name, _ in element.props]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
@@ -234,7 +236,7 @@ def _row_dtype(element: _Element, byteorder: str) -> np.dtype:
     return np.dtype([(name, byteorder + kind) for name, kind in element.props])
 
 
-def _skip_lists(path: Path, element: _Element, what: str) -> None:
+def _skip_lists(path: Path, element: PlyElement, what: str) -> None:
     lists = [name for name, kind in element.props if kind == "list"]
     if lists:
         raise _fail(path, f"{what} has list properties ({', '.join(lists)}), which are not supported")
@@ -251,7 +253,7 @@ def load_ply(path: Path | str) -> Gaussians:
     try:
         with open(path, "rb") as fh:
             file_size = os.fstat(fh.fileno()).st_size
-            header = _parse_header(path, fh.read(MAX_HEADER_BYTES))
+            header = parse_header(path, fh.read(MAX_HEADER_BYTES))
             return _read_body(path, fh, header, file_size)
     except FileNotFoundError:
         raise _fail(path, "file not found") from None
@@ -265,14 +267,18 @@ def load_ply(path: Path | str) -> Gaussians:
         raise _fail(path, f"cannot read ({exc.strerror or exc})") from None
 
 
-def _read_body(path: Path, fh: BufferedReader, header: _Header, file_size: int) -> Gaussians:
+def _read_body(path: Path, fh: BufferedReader, header: PlyHeader, file_size: int) -> Gaussians:
     vertex_at = next((i for i, e in enumerate(header.elements) if e.name == "vertex"), None)
     if vertex_at is None:
         raise _fail(path, "PLY has no 'vertex' element")
     vertex = header.elements[vertex_at]
     _skip_lists(path, vertex, "the vertex element")
+    if any(name == "packed_position" for name, _ in vertex.props):
+        from engine.io.compressed_ply import read_compressed_body
+
+        return read_compressed_body(path, fh, header, file_size)
     try:
-        row = _row_dtype(vertex, "<" if header.fmt == "ascii" else header.fmt)
+        row = row_dtype(vertex, "<" if header.fmt == "ascii" else header.fmt)
     except InputError as exc:
         raise _fail(path, exc.message) from None
     columns = _resolve_columns(path, [name for name, _ in vertex.props])
@@ -284,7 +290,7 @@ def _read_body(path: Path, fh: BufferedReader, header: _Header, file_size: int) 
         offset = header.size
         for before in header.elements[:vertex_at]:
             _skip_lists(path, before, f"element {before.name!r} before the vertex data")
-            offset += before.count * _row_dtype(before, header.fmt).itemsize
+            offset += before.count * row_dtype(before, header.fmt).itemsize
         need = offset - header.size + n * row.itemsize
         if need > available:
             raise _fail(
@@ -319,7 +325,7 @@ def _read_binary(
 
 
 def _read_ascii(
-    path: Path, fh: BufferedReader, header: _Header, vertex_at: int, row: np.dtype, available: int
+    path: Path, fh: BufferedReader, header: PlyHeader, vertex_at: int, row: np.dtype, available: int
 ) -> np.ndarray:
     n = header.elements[vertex_at].count
     props = len(row.names or ())
@@ -363,10 +369,6 @@ _REQUIRED = {
 
 def _resolve_columns(path: Path, names: list[str]) -> dict[str, list[str]]:
     present = set(names)
-    if "packed_position" in present:
-        raise _fail(
-            path, "compressed PLY (SuperSplat packed layout) is not supported; export it uncompressed"
-        )
     missing = [p for props in _REQUIRED.values() for p in props if p not in present]
     if missing:
         raise _fail(path, f"not a 3D Gaussian-splat PLY: missing vertex properties {' '.join(missing)}")
@@ -455,4 +457,14 @@ def _to_gaussians(path: Path, cols: _Columns) -> Gaussians:
         raise _fail(path, exc.message.removeprefix("Gaussians: ")) from None
 
 
-__all__ = ["MAX_HEADER_BYTES", "colour_bytes", "load_ply", "ply_header", "save_ply"]
+__all__ = [
+    "MAX_HEADER_BYTES",
+    "PlyElement",
+    "PlyHeader",
+    "colour_bytes",
+    "load_ply",
+    "parse_header",
+    "ply_header",
+    "row_dtype",
+    "save_ply",
+]
