@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "multiview": "photo -> the six generated views (FaceLift diffusion)",
     "lrm": "six views -> Gaussians PLY (GS-LRM)",
     "render": "render a Gaussian PLY to MP4, GIF or PNG",
+    "export": "a head (Gaussians file or reconstruction folder) -> PLY, compressed PLY, SPZ, .splat, GLB or OBJ",
     "weights": "where the FaceLift weights are looked for; verify; download",
     "doctor": "check this computer: GPU, libraries, and FaceLift's networks against the reference",
 }
