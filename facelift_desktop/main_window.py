@@ -61,7 +61,7 @@ from facelift_desktop.worker import (
 
 log = logging.getLogger(LOGGER_NAME)
 PHOTO_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.tif *.tiff *.heic);;All files (*)"
-GAUSSIANS_FILTER = "Gaussian splats (*.ply *.splat);;All files (*)"
+GAUSSIANS_FILTER = "Gaussian splats (*.ply *.spz *.splat);;All files (*)"
 
 
 def _group(title: str, widget: QWidget) -> QGroupBox:
@@ -357,7 +357,7 @@ class MainWindow(QMainWindow):
     def open_gaussians_dialog(self) -> None:
         folder = self.settings.export_settings().last_folder or str(Path.home())
         path, _ = QFileDialog.getOpenFileName(
-            self, "Open Gaussians (PLY or .splat)", folder, GAUSSIANS_FILTER
+            self, "Open Gaussians (PLY, SPZ or .splat)", folder, GAUSSIANS_FILTER
         )
         if path:
             self.open_gaussians(path)
