@@ -142,16 +142,6 @@ def expected_size(
     return int(triangles * MESH_BYTES_PER_TRIANGLE[fmt.name]) + texture
 
 
-def human_size(size: int) -> str:
-    """12345678 -> '11.8 MB' (binary units, one decimal)."""
-    value = float(size)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if value < 1024 or unit == "GB":
-            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{value:.1f} GB"  # pragma: no cover
-
-
 # ---- writing -------------------------------------------------------------------------
 
 

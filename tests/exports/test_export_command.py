@@ -172,3 +172,16 @@ def test_empty_after_filter(tmp_path: Path, capsys) -> None:  # type: ignore[no-
     assert main(["export", str(src), "-o", str(tmp_path / "x.spz"), "--filter", "facelift"]) == 2
     assert "no Gaussians to export" in _error_line(capsys)
     assert isinstance(load_gaussians(src), Gaussians)
+
+
+@pytest.mark.parametrize(
+    ("name", "flavour"),
+    [("x.ply", "facelift"), ("x.ply", "inria"), ("x.compressed.ply", "facelift"), ("x.splat", "facelift")],
+)
+def test_expected_size_is_exact_for_the_uncompressed_layouts(tmp_path: Path, name: str, flavour: str) -> None:
+    from engine.io.formats import expected_size, export_head, format_of
+
+    g = random_set(1000, degree=1)
+    export_head(g, tmp_path / name, flavour=flavour)  # type: ignore[arg-type]
+    expected = expected_size(format_of(name), g, flavour)  # type: ignore[arg-type]
+    assert abs(expected - (tmp_path / name).stat().st_size) <= 1000  # the header is estimated
