@@ -13,7 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from engine.api import InputError, ProgressEvent
+from engine.api import ProgressEvent
+from engine.errors import InputError
 from engine.io.formats import FORMATS, HEAD_MESH_NAME
 
 HEAD_GAUSSIANS_NAME = "gaussians.ply"

@@ -42,10 +42,10 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.api import InputError
+from engine.errors import InputError
 from engine.gaussians import SH_C0, Gaussians
 from engine.io.atomic import atomic_write
-from engine.io.ply import PlyHeader, row_dtype
+from engine.io.ply_header import PlyHeader, row_dtype
 
 CHUNK = 256
 CHUNK_PROPS: tuple[str, ...] = (

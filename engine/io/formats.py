@@ -30,7 +30,8 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from engine.api import CancelToken, InputError, ProgressCallback, no_progress
+from engine.api import CancelToken, ProgressCallback, no_progress
+from engine.errors import InputError
 from engine.gaussians import Gaussians
 
 if TYPE_CHECKING:

@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.api import InputError, OutputError
+from engine.errors import InputError, OutputError
 from engine.io.atomic import atomic_write, refuse_overwrite
 
 if TYPE_CHECKING:

@@ -30,7 +30,6 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from io import BufferedReader
 from pathlib import Path
 from typing import ClassVar, Literal
@@ -40,33 +39,15 @@ import numpy as np
 from engine.errors import InputError
 from engine.gaussians import Gaussians
 from engine.io.atomic import atomic_write
+from engine.io.ply_header import MAX_HEADER_BYTES, PlyElement, PlyHeader, parse_header, row_dtype
+from engine.io.ply_header import header_error as _fail
 from engine.sh import SH_C0
 
 Flavour = Literal["facelift", "inria"]
 
-MAX_HEADER_BYTES = 64 * 1024
 _CHUNK_BYTES = 1 << 21  # rows are written and read in ~2 MB chunks (cache-sized)
 _FACELIFT_REST_COEFFS = 15  # degree-3 layout: 15 coefficients per channel, 45 f_rest
 
-_PLY_TYPES: dict[str, str] = {
-    "char": "i1",
-    "int8": "i1",
-    "uchar": "u1",
-    "uint8": "u1",
-    "short": "i2",
-    "int16": "i2",
-    "ushort": "u2",
-    "uint16": "u2",
-    "int": "i4",
-    "int32": "i4",
-    "uint": "u4",
-    "uint32": "u4",
-    "float": "f4",
-    "float32": "f4",
-    "double": "f8",
-    "float64": "f8",
-}
-_FORMATS = {"binary_little_endian": "<", "binary_big_endian": ">", "ascii": "ascii"}
 _VALID_REST_COUNTS = {3 * ((d + 1) ** 2 - 1): d for d in range(5)}
 
 
@@ -160,80 +141,6 @@ def _fill_rows(out: np.ndarray, g: Gaussians, sl: slice, flavour: str, k: int) -
 # ======================================================================================
 # Reading
 # ======================================================================================
-
-
-@dataclass
-class PlyElement:
-    name: str
-    count: int
-    props: list[tuple[str, str]]  # (name, numpy kind+size e.g. "f4")
-
-
-@dataclass
-class PlyHeader:
-    fmt: str  # "<", ">" or "ascii"
-    size: int  # bytes up to and including the end_header line
-    elements: list[PlyElement]
-
-
-def _fail(path: Path, problem: str) -> InputError:
-    return InputError(f"{path}: {problem}")
-
-
-def parse_header(path: Path, head: bytes) -> PlyHeader:
-    if not head:
-        raise _fail(path, "empty file, not a PLY")
-    if not re.match(rb"ply\r?\n", head):
-        raise _fail(path, "not a PLY file (it does not start with 'ply')")
-    match = re.search(rb"(?:^|\n)end_header\r?\n", head)
-    if match is None:
-        if len(head) >= MAX_HEADER_BYTES:
-            raise _fail(path, f"PLY header has no end_header in its first {MAX_HEADER_BYTES // 1024} KB")
-        raise _fail(path, "PLY header has no end_header line (truncated header?)")
-    size = match.end()
-    try:
-        text = head[:size].decode("ascii")
-    except UnicodeDecodeError:
-        raise _fail(path, "PLY header is not ASCII text") from None
-    fmt: str | None = None
-    elements: list[PlyElement] = []
-    for number, raw in enumerate(text.splitlines()[1:-1], start=2):
-        words = raw.split()
-        if not words or words[0] in ("comment", "obj_info"):
-            continue
-        key = words[0]
-        if key == "format":
-            if len(words) != 3 or words[1] not in _FORMATS or words[2] != "1.0":
-                raise _fail(path, f"unsupported PLY format line {raw.strip()!r}")
-            fmt = _FORMATS[words[1]]
-        elif key == "element":
-            if len(words) != 3 or not re.fullmatch(r"\d{1,19}", words[2]):
-                raise _fail(path, f"bad element line {number}: {raw.strip()!r}")
-            elements.append(PlyElement(words[1], int(words[2]), []))
-        elif key == "property":
-            if not elements:
-                raise _fail(path, f"property before any element on header line {number}")
-            if len(words) >= 2 and words[1] == "list":
-                elements[-1].props.append((words[-1], "list"))
-                continue
-            if len(words) != 3:
-                raise _fail(path, f"bad property line {number}: {raw.strip()!r}")
-            if words[1] not in _PLY_TYPES:
-                raise _fail(path, f"unsupported property type {words[1]!r} for {words[2]!r}")
-            elements[-1].props.append((words[2], _PLY_TYPES[words[1]]))
-        else:
-            raise _fail(path, f"unknown PLY header line {number}: {raw.strip()[:60]!r}")
-    if fmt is None:
-        raise _fail(path, "PLY header has no format line")
-    return PlyHeader(fmt, size, elements)
-
-
-def row_dtype(element: PlyElement, byteorder: str) -> np.dtype:
-    names = [name for name, _ in element.props]
-    dupes = sorted({n for n in names if names.count(n) > 1})
-    if dupes:
-        raise InputError(f"element {element.name!r} repeats properties {dupes}")
-    return np.dtype([(name, byteorder + kind) for name, kind in element.props])
 
 
 def _skip_lists(path: Path, element: PlyElement, what: str) -> None:

@@ -53,7 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.api import InputError
+from engine.errors import InputError
 from engine.gaussians import Gaussians
 from engine.io.atomic import atomic_write
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.mesh.fuse import SOLID_ALPHA, TRUNCATION_VOXELS, Views
+from engine.mesh.views import SOLID_ALPHA, TRUNCATION_VOXELS, Views
 
 if TYPE_CHECKING:
     import trimesh
