@@ -14,7 +14,8 @@ echo "== ruff";           ruff check . && ruff format --check .
 echo "== mypy";           mypy
 echo "== import-linter";  lint-imports --no-cache
 echo "== pytest"
+# --durations=10: the ten slowest tests, so a test that grows slow is seen (the suite stays < 10 min).
 if [ -z "${DISPLAY:-}" ] && command -v xvfb-run >/dev/null; then
-    exec xvfb-run -a -s "-screen 0 1920x1080x24 +extension GLX" python -m pytest "$@"
+    exec xvfb-run -a -s "-screen 0 1920x1080x24 +extension GLX" python -m pytest --durations=10 "$@"
 fi
-exec python -m pytest "$@"
+exec python -m pytest --durations=10 "$@"

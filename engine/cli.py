@@ -1,7 +1,7 @@
 """The ``facelift`` command line.
 
-Sub-commands live in ``engine/commands/<name>.py`` (``add_arguments`` + ``run``). A
-sub-command whose module has not landed yet exits 2 with "not available yet".
+Sub-commands live in ``engine/commands/<name>.py`` (``add_arguments`` + ``run``); only the one
+named on the command line is imported, so ``--help`` and ``--version`` start at once.
 
 Errors the engine raises on purpose (:class:`engine.api.FaceLiftError`) are printed as one
 line, without a traceback; ``--debug`` shows the traceback.
@@ -34,14 +34,9 @@ COMMANDS: dict[str, str] = {
 _REFERENCE_FLAGS = ("-i", "--input_dir", "--output_dir", "--guidance_scale_2D", "--step_2D", "--auto_crop")
 
 
-def _load_command(name: str) -> ModuleType | None:
-    """The module of sub-command ``name``, or None when it has not landed in this build."""
-    try:
-        return importlib.import_module(f"engine.commands.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name == f"engine.commands.{name}":
-            return None
-        raise
+def _load_command(name: str) -> ModuleType:
+    """The module of sub-command ``name`` (``engine/commands/<name>.py``)."""
+    return importlib.import_module(f"engine.commands.{name}")
 
 
 def _chosen_command(argv: Sequence[str]) -> str | None:
@@ -75,9 +70,6 @@ def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
         if module is not None:
             module.add_arguments(p)
             p.set_defaults(_run=module.run)
-        else:
-            p.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
-            p.set_defaults(_run=None)
     return parser
 
 
@@ -101,9 +93,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     if not args.command:
         parser.print_help()
-        return 2
-    if args._run is None:
-        print(f"facelift {args.command}: not available yet in this build", file=sys.stderr)
         return 2
     try:
         return int(args._run(args) or 0)

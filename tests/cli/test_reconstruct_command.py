@@ -15,16 +15,6 @@ REPO = Path(__file__).resolve().parents[2]
 PHOTO = REPO / "resources" / "samples" / "astronaut.png"
 
 
-def _instant_landed() -> bool:
-    import engine.instant
-
-    return hasattr(engine.instant, "InstantReconstructor")
-
-
-# Runs as soon as engine.instant lands (it had not when this test was written; see the report).
-needs_instant = pytest.mark.skipif(
-    not _instant_landed(), reason="engine.instant.InstantReconstructor has not landed on main yet"
-)
 FULL_SET = ["gaussians.ply", "input.png", "multiview.png", "output.png", "turntable.mp4"]
 FAST = ["--steps", "3", "--size", "64"]  # the machine is small: few diffusion steps, small renders
 INSTANT_SET = ["gaussians.ply", "input.png", "output.png", "turntable.mp4"]
@@ -77,7 +67,6 @@ def test_tiny_facelift_pipeline_end_to_end(tmp_path, conformance_dir, no_weights
 
 
 @pytest.mark.slow
-@needs_instant
 def test_without_weights_the_instant_engine_runs(tmp_path, no_weights, capsys):
     out = tmp_path / "out"
     assert main(["reconstruct", str(PHOTO), "-o", str(out), *FAST, "--frames", "2"]) == 0

@@ -1,4 +1,4 @@
-"""MultiViewDiffusion (the agreed engine interface), cancel, and `facelift multiview`."""
+"""MultiViewDiffusion (the agreed engine interface) and cancel; the command is in tests/cli."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import pytest
 from PIL import Image
 
 from engine.api import Cancelled, CancelToken, InputError, ProgressEvent
-from engine.cli import main
-from engine.mvdiffusion import pipeline as mvpipe
 from engine.mvdiffusion.memory import choose_preset
 from engine.mvdiffusion.pipeline import MultiViewDiffusion
 
@@ -108,65 +106,6 @@ def test_cpu_presets() -> None:
         choose_preset("cpu", "offload")
     with pytest.raises(InputError):
         choose_preset("cpu", "tiny")
-
-
-def test_multiview_command_writes_all_views(conformance_dir, run_dir, expected_views, tmp_path) -> None:
-    out = tmp_path / "out"
-    code = main(
-        ["multiview", str(run_dir / "input.png"), "-o", str(out), "--weights", str(conformance_dir),
-         "--steps", "3", "--no-preprocess"]
-    )  # fmt: skip
-    assert code == 0
-    assert sorted(p.name for p in out.iterdir()) == sorted(
-        [f"{n}.png" for n in VIEW_FILES] + ["multiview.png"]
-    )
-    views = np.stack([np.asarray(Image.open(out / f"{n}.png")) for n in VIEW_FILES])
-    _close(views, expected_views)
-    strip = np.asarray(Image.open(out / "multiview.png"))
-    assert strip.shape == (64, 6 * 64, 3)
-    assert np.array_equal(strip, np.concatenate(list(views), axis=1))
-
-
-def test_cancelled_command_writes_nothing(conformance_dir, run_dir, tmp_path, monkeypatch, capsys) -> None:
-    real_generate = MultiViewDiffusion.generate
-
-    def generate_then_cancel(self, image, **kwargs):
-        token = CancelToken()
-        outer = kwargs.pop("on_progress")
-
-        def on_progress(event: ProgressEvent) -> None:
-            outer(event)
-            if event.step == 1:
-                token.cancel()
-
-        return real_generate(self, image, on_progress=on_progress, cancel=token, **kwargs)
-
-    monkeypatch.setattr(mvpipe.MultiViewDiffusion, "generate", generate_then_cancel)
-    out = tmp_path / "out"
-    code = main(
-        ["multiview", str(run_dir / "input.png"), "-o", str(out), "--weights", str(conformance_dir),
-         "--steps", "3", "--no-preprocess"]
-    )  # fmt: skip
-    assert code == Cancelled.exit_code
-    assert not out.exists() or list(out.iterdir()) == []
-    assert "cancelled" in capsys.readouterr().err
-
-
-def test_command_errors_are_one_line(conformance_dir, run_dir, tmp_path, capsys) -> None:
-    broken = tmp_path / "w"
-    import shutil
-
-    shutil.copytree(conformance_dir / "mvdiffusion", broken / "mvdiffusion")
-    shutil.rmtree(broken / "mvdiffusion" / "pipeckpts" / "scheduler")
-    code = main(
-        ["multiview", str(run_dir / "input.png"), "-o", str(tmp_path / "o"), "--weights", str(broken),
-         "--no-preprocess"]
-    )  # fmt: skip
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1
-    assert str(broken / "mvdiffusion" / "pipeckpts" / "scheduler") in err[0]
-    code = main(["multiview", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o"), "--no-preprocess"])
-    assert code == 2 and "nope.png" in capsys.readouterr().err
 
 
 def test_offload_places_each_network_only_while_it_runs(

@@ -839,6 +839,11 @@ def test_gui_png_and_turntable_exports_with_the_gl_view(
     assert refused, "no turntable export was seen running"
 
 
+def _encoding(folder: Path) -> bool:
+    """The encoder has started: a temporary ``.x.tmp-*`` video in ``folder`` holds its header."""
+    return any(p.stat().st_size > 0 for p in folder.glob(".x.tmp-*") if p.is_file())
+
+
 @pytest.mark.slow
 def test_cli_ctrl_c_during_a_turntable_render(tmp_path, small_result) -> None:
     """A real Ctrl+C (SIGINT to the whole process group, ffmpeg included) while `facelift render`
@@ -863,11 +868,12 @@ def test_cli_ctrl_c_during_a_turntable_render(tmp_path, small_result) -> None:
         start_new_session=True,
     )
     try:
+        # Interrupt once the encoder has written its header into the temporary file: from then
+        # on frames are being rendered and pushed into it (a guessed delay raced the render).
         deadline = time.monotonic() + 60
-        while not list(out.parent.glob(".x.tmp-*")) and proc.poll() is None and time.monotonic() < deadline:
+        while not _encoding(out.parent) and proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.05)
         assert proc.poll() is None, "render finished before it could be interrupted"
-        time.sleep(0.5)  # some frames into the video
         os.killpg(proc.pid, signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:

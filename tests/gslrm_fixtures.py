@@ -1,4 +1,4 @@
-"""Shared fixtures for the GS-LRM tests: the conformance data and a PLY comparison."""
+"""Shared fixtures for the GS-LRM tests and `facelift lrm`: the conformance data and a PLY comparison (tests/conftest.py imports them)."""
 
 from __future__ import annotations
 

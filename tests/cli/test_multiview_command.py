@@ -1,0 +1,90 @@
+"""`facelift multiview`: the six views of the conformance run, cancel, one-line errors."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.api import Cancelled, CancelToken, ProgressEvent
+from engine.cli import main
+from engine.mvdiffusion import pipeline as mvpipe
+from engine.mvdiffusion.pipeline import MultiViewDiffusion
+
+VIEW_FILES = ["front", "front_right", "right", "back", "left", "front_left"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(conformance_dir: Path) -> Path:
+    return conformance_dir / "mvdiffusion" / "pipeline_run"
+
+
+@pytest.fixture(scope="module")
+def expected_views(run_dir: Path) -> np.ndarray:
+    return np.stack([np.asarray(Image.open(run_dir / f"view_{i}.png").convert("RGB")) for i in range(6)])
+
+
+def _close(a: np.ndarray, b: np.ndarray) -> None:
+    """Within one grey level, and at most 0.1 % of the values off at all (fixtures README §4)."""
+    diff = np.abs(a.astype(int) - b.astype(int))
+    assert diff.max() <= 1 and (diff > 0).mean() <= 0.001
+
+
+def test_multiview_command_writes_all_views(conformance_dir, run_dir, expected_views, tmp_path) -> None:
+    out = tmp_path / "out"
+    code = main(
+        ["multiview", str(run_dir / "input.png"), "-o", str(out), "--weights", str(conformance_dir),
+         "--steps", "3", "--no-preprocess"]
+    )  # fmt: skip
+    assert code == 0
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        [f"{n}.png" for n in VIEW_FILES] + ["multiview.png"]
+    )
+    views = np.stack([np.asarray(Image.open(out / f"{n}.png")) for n in VIEW_FILES])
+    _close(views, expected_views)
+    strip = np.asarray(Image.open(out / "multiview.png"))
+    assert strip.shape == (64, 6 * 64, 3)
+    assert np.array_equal(strip, np.concatenate(list(views), axis=1))
+
+
+def test_cancelled_command_writes_nothing(conformance_dir, run_dir, tmp_path, monkeypatch, capsys) -> None:
+    real_generate = MultiViewDiffusion.generate
+
+    def generate_then_cancel(self, image, **kwargs):
+        token = CancelToken()
+        outer = kwargs.pop("on_progress")
+
+        def on_progress(event: ProgressEvent) -> None:
+            outer(event)
+            if event.step == 1:
+                token.cancel()
+
+        return real_generate(self, image, on_progress=on_progress, cancel=token, **kwargs)
+
+    monkeypatch.setattr(mvpipe.MultiViewDiffusion, "generate", generate_then_cancel)
+    out = tmp_path / "out"
+    code = main(
+        ["multiview", str(run_dir / "input.png"), "-o", str(out), "--weights", str(conformance_dir),
+         "--steps", "3", "--no-preprocess"]
+    )  # fmt: skip
+    assert code == Cancelled.exit_code
+    assert not out.exists() or list(out.iterdir()) == []
+    assert "cancelled" in capsys.readouterr().err
+
+
+def test_command_errors_are_one_line(conformance_dir, run_dir, tmp_path, capsys) -> None:
+    broken = tmp_path / "w"
+    shutil.copytree(conformance_dir / "mvdiffusion", broken / "mvdiffusion")
+    shutil.rmtree(broken / "mvdiffusion" / "pipeckpts" / "scheduler")
+    code = main(
+        ["multiview", str(run_dir / "input.png"), "-o", str(tmp_path / "o"), "--weights", str(broken),
+         "--no-preprocess"]
+    )  # fmt: skip
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert str(broken / "mvdiffusion" / "pipeckpts" / "scheduler") in err[0]
+    code = main(["multiview", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o"), "--no-preprocess"])
+    assert code == 2 and "nope.png" in capsys.readouterr().err
