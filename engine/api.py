@@ -142,6 +142,9 @@ class ReconstructionResult:
     views: the six generated views (6,H,W,3) uint8 in slot order, or ``None`` (instant).
     engine: which engine produced it; timings: seconds per stage.
     info: free-form facts for the UI (face box, detection score, device, ...).
+    mesh: the head's own triangle mesh (a trimesh.Trimesh in the same frame), when the engine
+        fitted one or the folder it was opened from holds one (engine.io.formats.resolve_head);
+        mesh exports write it as is and fuse one from the Gaussians otherwise.
     """
 
     gaussians: Gaussians
@@ -151,3 +154,4 @@ class ReconstructionResult:
     engine: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    mesh: Any = None

@@ -9,18 +9,14 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
     QDialogButtonBox,
-    QDoubleSpinBox,
     QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QSpinBox,
     QTreeWidget,
     QTreeWidgetItem,
     QVBoxLayout,
@@ -29,8 +25,7 @@ from PySide6.QtWidgets import (
 
 from engine.api import CancelToken, ProgressCallback, ProgressEvent
 from engine.settings import MEMORY_PRESETS
-from facelift_desktop.settings import ExportSettings
-from facelift_desktop.worker import Failure, TaskWorker, WorkerThread
+from facelift_desktop.jobs import Failure, TaskJob
 
 OOM_HINT = (
     "The device ran out of memory and the models were freed. Close other programs that use the "
@@ -147,75 +142,6 @@ class AboutDialog(QDialog):
         self.resize(560, 320)
 
 
-class ExportSettingsDialog(QDialog):
-    """Settings for one export kind: "ply" (flavour, up axis) or "turntable" (video)."""
-
-    def __init__(self, kind: str, settings: ExportSettings, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.kind = kind
-        self.settings = settings
-        form = QFormLayout()
-        self.flavour = QComboBox()
-        self.up_axis = QComboBox()
-        self.video_format = QComboBox()
-        self.frames = QSpinBox()
-        self.fps = QSpinBox()
-        self.size = QSpinBox()
-        self.elevation = QDoubleSpinBox()
-        if kind in ("ply", "splat"):
-            self.setWindowTitle("Export PLY" if kind == "ply" else "Export .splat")
-            self.flavour.addItem("FaceLift (62 properties, as the reference writes)", "facelift")
-            self.flavour.addItem("INRIA 3DGS (SH degree as stored)", "inria")
-            self.up_axis.addItem("+Z up (FaceLift world)", "z")
-            self.up_axis.addItem("+Y up, face toward +Z (web viewers, Blender glTF)", "y")
-            self.flavour.setCurrentIndex(max(0, self.flavour.findData(settings.ply_flavour)))
-            self.up_axis.setCurrentIndex(max(0, self.up_axis.findData(settings.up_axis)))
-            if kind == "ply":
-                form.addRow("Flavour", self.flavour)
-            form.addRow("Up axis", self.up_axis)
-        else:
-            self.setWindowTitle("Export turntable video")
-            self.video_format.addItem("MP4 (H.264)", "mp4")
-            self.video_format.addItem("GIF", "gif")
-            self.video_format.setCurrentIndex(max(0, self.video_format.findData(settings.video_format)))
-            self.frames.setRange(8, 600)
-            self.frames.setValue(settings.video_frames)
-            self.fps.setRange(5, 60)
-            self.fps.setValue(settings.video_fps)
-            self.size.setRange(128, 2048)
-            self.size.setSingleStep(64)
-            self.size.setValue(settings.video_size)
-            self.elevation.setRange(-60.0, 60.0)
-            self.elevation.setValue(settings.video_elevation)
-            self.elevation.setSuffix("°")
-            form.addRow("Format", self.video_format)
-            form.addRow("Frames", self.frames)
-            form.addRow("Frames per second", self.fps)
-            form.addRow("Size (pixels)", self.size)
-            form.addRow("Elevation", self.elevation)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(buttons)
-
-    def result_settings(self) -> ExportSettings:
-        s = self.settings
-        if self.kind in ("ply", "splat"):
-            s.ply_flavour = str(self.flavour.currentData())
-            s.up_axis = str(self.up_axis.currentData())
-        else:
-            s.video_format = str(self.video_format.currentData())
-            s.video_frames = int(self.frames.value())
-            s.video_fps = int(self.fps.value())
-            s.video_size = int(self.size.value())
-            s.video_elevation = float(self.elevation.value())
-        return s
-
-
 class WeightsDialog(QDialog):
     """Where weights are looked for, per-component status, choose / download / verify.
 
@@ -276,7 +202,7 @@ class WeightsDialog(QDialog):
         layout.addWidget(self.bar)
         layout.addLayout(buttons)
         self.resize(760, 480)
-        self._task: WorkerThread | None = None
+        self._task: TaskJob | None = None
         self.refresh()
 
     def refresh(self) -> None:
@@ -331,27 +257,27 @@ class WeightsDialog(QDialog):
         if self._task is not None:
             return
         target = self.current
-        worker = TaskWorker()
-        self._task = WorkerThread(worker, "weights-download")
-        worker.progress.connect(self._on_progress)
-        worker.finished.connect(self._on_done)
-        worker.failed.connect(self._on_failed)
-        worker.cancelled.connect(self._on_cancelled)
-        self.bar.setVisible(True)
-        self.bar.setRange(0, 0)
-        self.download_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.status.setText("Downloading… (you accept the non-commercial research licence)")
         download = self._download
 
         def job(on_progress: ProgressCallback, cancel: CancelToken) -> Any:
             return download(target, on_progress=on_progress, cancel=cancel)
 
-        worker.request_run(job)
+        task = TaskJob(job, "weights-download")
+        self._task = task
+        task.progress.connect(self._on_progress)
+        task.finished.connect(self._on_done)
+        task.failed.connect(self._on_failed)
+        task.cancelled.connect(self._on_cancelled)
+        self.bar.setVisible(True)
+        self.bar.setRange(0, 0)
+        self.download_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.status.setText("Downloading… (you accept the non-commercial research licence)")
+        task.start()
 
     def cancel_download(self) -> None:
         if self._task is not None:
-            self._task.worker.cancel()
+            self._task.cancel()
             self.status.setText("Cancelling after the current file…")
 
     def _on_progress(self, event: ProgressEvent) -> None:

@@ -67,27 +67,26 @@ def _walk_modules(package: str) -> list[str]:
     return names
 
 
+def _importable(name: str, failures: list[str]) -> bool:
+    """Import ``name``; on failure note ``name (Error: message)`` in ``failures``."""
+    try:
+        importlib.import_module(name)
+    except Exception as exc:
+        failures.append(f"{name} ({type(exc).__name__}: {exc})")
+        return False
+    return True
+
+
 def _step_imports(ctx: _Context) -> str:
-    failures = []
-    count = 0
-    for lib in LIBRARIES:
-        try:
-            importlib.import_module(lib)
-            count += 1
-        except Exception as exc:
-            failures.append(f"{lib} ({type(exc).__name__}: {exc})")
+    failures: list[str] = []
+    count = sum(_importable(lib, failures) for lib in LIBRARIES)
     for package in PACKAGES:
         try:
             names = _walk_modules(package)
         except Exception as exc:
             failures.append(f"{package} ({type(exc).__name__}: {exc})")
             continue
-        for name in names:
-            try:
-                importlib.import_module(name)
-                count += 1
-            except Exception as exc:
-                failures.append(f"{name} ({type(exc).__name__}: {exc})")
+        count += sum(_importable(name, failures) for name in names)
     if failures:
         more = f" and {len(failures) - 3} more" if len(failures) > 3 else ""
         raise SelfTestFailure(f"cannot import {'; '.join(failures[:3])}{more}")

@@ -8,6 +8,7 @@ from typing import Any
 
 from PySide6.QtCore import QSettings
 
+from engine.mesh.fuse import MeshOptions
 from engine.settings import (
     DEVICE_NAMES,
     ENGINE_NAMES,
@@ -47,8 +48,11 @@ class Parameters:
 class ExportSettings:
     """Choices the export dialogs remember."""
 
+    kind: str = "ply"  # the format last exported (facelift_desktop/export_dialog.py's KINDS)
     ply_flavour: str = "facelift"
     up_axis: str = "z"
+    mesh_triangles: int = MeshOptions.triangles  # a fused mesh's triangle budget
+    mesh_texture: int = MeshOptions.texture_size  # 0: vertex colours; N: an N x N baked texture
     video_format: str = "mp4"
     video_frames: int = TURNTABLE_FRAMES
     video_fps: int = int(TURNTABLE_FPS)

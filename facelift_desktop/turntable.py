@@ -1,118 +1,139 @@
-"""Turntable export driven from the GUI loop: one viewport frame per timer tick.
+"""The window's turntable export: frames from the GL viewport, or from the engine's renderer.
 
-The frames come from the VisPy viewport (OpenGL lives on the GUI thread), so the export
-renders exactly what the user sees, keeps the window responsive, reports progress and can be
-cancelled between frames. The camera path (engine.geometry.turntable_azimuths) and the encoder
-(engine.io.video.VideoEncoder: MP4 yuv420p or GIF, one timing rule, atomic) are the ones
-``facelift render`` uses; only the renderer differs.
+With a viewport, :class:`TurntableJob` renders one viewport frame per GUI-loop turn (OpenGL lives
+on the GUI thread), so the video shows exactly what the user sees, the window stays responsive and
+a cancel takes effect between frames. Without one (no OpenGL display), :func:`engine_turntable_job`
+renders the same Gaussians with the engine's rasteriser on a thread (engine.io.export.write_turntable,
+what ``facelift render`` does). Both go round the one camera path (engine.geometry.turntable_azimuths)
+into the one encoder (engine.io.video: MP4 yuv420p or GIF, one timing rule, written atomically).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QTimer
 
-from engine.api import Cancelled, ProgressEvent
+from engine.api import CancelToken, ProgressCallback, ProgressEvent
+from engine.gaussians import Gaussians
 from engine.geometry import turntable_azimuths
 from engine.io.images import resize_square
 from engine.io.video import VideoEncoder
 from engine.settings import RENDER_SIZE, TURNTABLE_ELEVATION, TURNTABLE_FPS, TURNTABLE_FRAMES
-from facelift_desktop.worker import Failure
+from facelift_desktop.jobs import Job, TaskJob
 
 
-class TurntableJob(QObject):
-    """Render ``frames`` square views around +Z with ``render(azimuth, elevation)`` into a video.
+@dataclass
+class TurntableSpec:
+    """One turntable video: ``frames`` square views of ``size`` px (a multiple of 8: H.264), at
+    ``fps``, the orbit camera ``elevation`` degrees above the equator; .mp4 or .gif by suffix."""
+
+    path: Path | str
+    frames: int = TURNTABLE_FRAMES
+    fps: int = int(TURNTABLE_FPS)
+    size: int = RENDER_SIZE
+    elevation: float = TURNTABLE_ELEVATION
+    overwrite: bool = False
+
+    def __post_init__(self) -> None:
+        self.path = Path(self.path)
+        self.frames, self.fps, self.size = int(self.frames), int(self.fps), int(self.size) // 8 * 8
+        self.elevation = float(self.elevation)
+
+
+class TurntableJob(Job):
+    """Render ``spec.frames`` views with ``render(azimuth, elevation)`` into a video on the GUI loop.
 
     ``render`` takes an orbit azimuth and elevation in degrees (engine.geometry: 270 = the front
-    camera) and returns an (H,W,3) uint8 image, resized here to ``size`` square.
+    camera) and returns an (H,W,3) uint8 image, resized here to ``spec.size`` square.
     """
 
-    progress = Signal(object)  # ProgressEvent
-    finished = Signal(object)  # Path
-    failed = Signal(object)  # Failure
-    cancelled = Signal()
-
-    def __init__(
-        self,
-        render: Callable[[float, float], Any],
-        path: Path | str,
-        frames: int = TURNTABLE_FRAMES,
-        fps: float = TURNTABLE_FPS,
-        size: int = RENDER_SIZE,
-        elevation: float = TURNTABLE_ELEVATION,
-        overwrite: bool = False,
-    ) -> None:
+    def __init__(self, render: Callable[[float, float], Any], spec: TurntableSpec) -> None:
         super().__init__()
-        self.path = Path(path)
+        self.spec = spec
+        self.path = Path(spec.path)
+        self.what = "turntable"
         self.render = render
-        self.frames = int(frames)
-        self.fps = int(fps)
-        self.size = int(size) // 8 * 8  # H.264 wants multiples of 8 here
-        self.elevation = float(elevation)
-        self.overwrite = overwrite
         self._azimuths: np.ndarray = np.zeros(0)
         self._index = 0
         self._encoder: VideoEncoder | None = None
-        self._cancel = False
-        self.running = False
         self._timer = QTimer(self)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._step)
 
     def start(self) -> None:
         """Check the target, open the encoder and start rendering (errors -> ``failed``)."""
+        self._begin()
         try:
-            self._azimuths = turntable_azimuths(self.frames)
-            self._encoder = VideoEncoder(self.path, self.fps, overwrite=self.overwrite)
+            self._azimuths = turntable_azimuths(self.spec.frames)
+            self._encoder = VideoEncoder(self.path, self.spec.fps, overwrite=self.spec.overwrite)
         except Exception as exc:
             self._abort(exc)
             return
-        self.running = True
         self._timer.start()
-
-    def cancel(self) -> None:
-        """Stop after the current frame; the temp file is removed."""
-        self._cancel = True
 
     def cancel_now(self) -> None:
         """Cancel and clean up at once (the window is closing)."""
-        self._cancel = True
+        self.cancel()
         if self.running:
             self._step()
 
     def _step(self) -> None:
         try:
-            if self._cancel:
-                raise Cancelled("export cancelled by the user")
+            self._token.raise_if_cancelled()
             assert self._encoder is not None
             az = float(self._azimuths[self._index])
-            self._encoder.push(resize_square(np.asarray(self.render(az, self.elevation)), self.size))
+            frame = np.asarray(self.render(az, self.spec.elevation))
+            self._encoder.push(resize_square(frame, self.spec.size))
             self._index += 1
-            self.progress.emit(
-                ProgressEvent(
-                    "export", self._index, self.frames, f"turntable frame {self._index}/{self.frames}"
-                )
-            )
-            if self._index >= self.frames:
+            n = self.spec.frames
+            self.progress.emit(ProgressEvent("export", self._index, n, f"turntable frame {self._index}/{n}"))
+            if self._index >= n:
                 self._timer.stop()
                 encoder, self._encoder = self._encoder, None
                 encoder.close()  # renames the finished video over the target
-                self.running = False
-                self.finished.emit(self.path)
+                self._succeed(self.path)
         except Exception as exc:
             self._abort(exc)
 
     def _abort(self, exc: BaseException) -> None:
         self._timer.stop()
-        self.running = False
         if self._encoder is not None:
             self._encoder.abort()  # removes the temp file; an earlier video stays
             self._encoder = None
-        if isinstance(exc, Cancelled):
-            self.cancelled.emit()
-        else:
-            self.failed.emit(Failure.from_exception(exc))
+        self._stop(exc)
+
+
+def engine_turntable_job(
+    gaussians: Gaussians, spec: TurntableSpec, background: tuple[float, float, float]
+) -> TaskJob:
+    """The turntable of ``gaussians`` rendered by the engine on a thread (no GL viewport)."""
+    from engine.io.atomic import refuse_overwrite
+
+    refuse_overwrite(spec.path, spec.overwrite)
+
+    def work(on_progress: ProgressCallback, cancel: CancelToken) -> Path:
+        from engine.io.export import write_turntable
+
+        def progress(event: ProgressEvent) -> None:
+            on_progress(ProgressEvent("export", event.step, event.total, event.message))
+
+        path = write_turntable(
+            gaussians,
+            spec.path,
+            spec.frames,
+            spec.fps,
+            spec.elevation,
+            spec.size,
+            background,
+            on_progress=progress,
+            cancel=cancel,
+        )
+        cancel.raise_if_cancelled()
+        return Path(path)
+
+    return TaskJob(work, "turntable")

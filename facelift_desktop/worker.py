@@ -1,73 +1,28 @@
-"""Background work for the window: one long-lived engine worker, one task worker.
+"""The reconstruction job: one long-lived engine worker on its own thread.
 
-``EngineWorker`` lives on its own ``QThread`` for the whole session, so models load once
-(lazily, on the first run that needs them). The GUI thread asks for a run through a queued
-signal and may call ``cancel()`` directly: it only sets a ``CancelToken`` (a
-threading.Event), which the engine checks between stages and inside the diffusion step
-callback. A run ends with exactly one of ``finished`` / ``failed`` / ``cancelled``: a
-cancelled run is not a failure.
-
-``TaskWorker`` does the same for one-off jobs with their own progress and cancel
-(turntable export, weights download): ``fn(on_progress, cancel) -> value``.
+``EngineWorker`` (a facelift_desktop.jobs.Job) lives on its own ``QThread`` for the whole session,
+so models load once (lazily, on the first run that needs them). The GUI thread asks for a run
+through a queued signal and may call ``cancel()`` directly: it only sets the run's
+``CancelToken``, which the engine checks between stages and inside the diffusion step callback.
+A run ends with exactly one of ``finished`` / ``failed`` / ``cancelled``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QThread, Signal, Slot
 
-from engine.api import (
-    Cancelled,
-    CancelToken,
-    FaceLiftError,
-    NoWeights,
-    OutOfMemory,
-    ProgressCallback,
-    ProgressEvent,
-    ReconstructionRequest,
-)
+from engine.api import Cancelled, CancelToken, ProgressEvent, ReconstructionRequest
 from engine.engines import Engine, make_engine
 from engine.settings import EngineConfig
+from facelift_desktop.jobs import WEIGHTS_HINT, Failure, Job
 
 EngineFactory = Callable[[EngineConfig], Engine]
 """Makes the engine for a configuration (engine.engines.make_engine; tests pass fakes)."""
 
-WEIGHTS_HINT = "Tools → FaceLift weights… to download or choose them"
-"""How to get the FaceLift weights, in the window's words (the engine's NoWeights says where it looked)."""
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A failed run as the failure dialog shows it.
-
-    reason: one line for the user; details: the traceback / engine details;
-    out_of_memory: the device ran out of memory (the dialog suggests a lower preset);
-    suggested_preset: the memory preset the engine suggests trying (None: no lower one).
-    """
-
-    reason: str
-    details: str
-    out_of_memory: bool = False
-    suggested_preset: str | None = None
-
-    @classmethod
-    def from_exception(cls, exc: BaseException) -> Failure:
-        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-        oom = isinstance(exc, OutOfMemory)
-        if isinstance(exc, FaceLiftError):
-            reason = f"{exc} ({WEIGHTS_HINT})" if isinstance(exc, NoWeights) else str(exc)
-            details = (exc.details + "\n\n" + tb) if exc.details else tb
-        else:
-            first = " ".join(str(exc).split()) or type(exc).__name__
-            reason = f"{type(exc).__name__}: {first}"
-            details = tb
-        suggested = exc.suggested_preset if isinstance(exc, OutOfMemory) else None
-        return cls(reason=reason, details=details, out_of_memory=oom, suggested_preset=suggested)
+__all__ = ["WEIGHTS_HINT", "EngineFactory", "EngineWorker", "Failure", "WorkerThread", "progress_text"]
 
 
 def default_engine_factory(config: EngineConfig) -> Engine:
@@ -75,38 +30,23 @@ def default_engine_factory(config: EngineConfig) -> Engine:
     return make_engine(config)
 
 
-class EngineWorker(QObject):
+class EngineWorker(Job):
     """Runs reconstructions on its thread. Signals carry plain Python objects."""
 
-    progress = Signal(object)  # ProgressEvent
-    finished = Signal(object)  # ReconstructionResult
-    failed = Signal(object)  # Failure
-    cancelled = Signal()
-    started = Signal(object)  # ReconstructionRequest
+    what = "reconstruction"
     _run_requested = Signal(object, object)
 
     def __init__(self, factory: EngineFactory = default_engine_factory) -> None:
         super().__init__()
         self._factory = factory
         self._engines: dict[EngineConfig, Engine] = {}  # loaded engines, one per configuration
-        self._token = CancelToken()
-        self._running = False
         self._run_requested.connect(self._run)
-
-    @property
-    def running(self) -> bool:
-        return self._running
 
     def request_run(self, config: EngineConfig, request: ReconstructionRequest) -> None:
         """Queue ``request`` for the engine of ``config`` on the worker thread (call from the
         GUI thread). An engine already loaded for ``config`` is reused."""
-        self._token = CancelToken()
-        self._running = True
+        self._begin()
         self._run_requested.emit(config, request)
-
-    def cancel(self) -> None:
-        """Ask the current run to stop; safe from any thread. Takes effect at the next check."""
-        self._token.cancel()
 
     def _engine_for(self, config: EngineConfig, token: CancelToken) -> Engine:
         key = config
@@ -133,22 +73,14 @@ class EngineWorker(QObject):
     @Slot(object, object)
     def _run(self, config: EngineConfig, request: ReconstructionRequest) -> None:
         token = self._token
-        self.started.emit(request)
-        try:
+
+        def work() -> object:
             token.raise_if_cancelled()
             engine = self._engine_for(config, token)
             token.raise_if_cancelled()
-            result = engine.run(request, self.progress.emit, token)
-            token.raise_if_cancelled()
-        except Cancelled:
-            self._running = False
-            self.cancelled.emit()
-        except Exception as exc:  # every failure becomes a dialog, never a crash
-            self._running = False
-            self.failed.emit(Failure.from_exception(exc))
-        else:
-            self._running = False
-            self.finished.emit(result)
+            return engine.run(request, self.progress.emit, token)
+
+        self._conclude(work, token)
 
     @Slot()
     def unload_all(self) -> None:
@@ -159,54 +91,10 @@ class EngineWorker(QObject):
         self._engines.clear()
 
 
-class TaskWorker(QObject):
-    """Runs ``fn(on_progress, cancel)`` jobs one at a time on its thread."""
-
-    progress = Signal(object)  # ProgressEvent
-    finished = Signal(object)  # fn's return value
-    failed = Signal(object)  # Failure
-    cancelled = Signal()
-    _run_requested = Signal(object)
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._token = CancelToken()
-        self._running = False
-        self._run_requested.connect(self._run)
-
-    @property
-    def running(self) -> bool:
-        return self._running
-
-    def request_run(self, fn: Callable[[ProgressCallback, CancelToken], Any]) -> None:
-        self._token = CancelToken()
-        self._running = True
-        self._run_requested.emit(fn)
-
-    def cancel(self) -> None:
-        self._token.cancel()
-
-    @Slot(object)
-    def _run(self, fn: Callable[[ProgressCallback, CancelToken], Any]) -> None:
-        token = self._token
-        try:
-            value = fn(self.progress.emit, token)
-            token.raise_if_cancelled()
-        except Cancelled:
-            self._running = False
-            self.cancelled.emit()
-        except Exception as exc:
-            self._running = False
-            self.failed.emit(Failure.from_exception(exc))
-        else:
-            self._running = False
-            self.finished.emit(value)
-
-
 class WorkerThread:
     """Owns a QThread and a worker moved onto it; ``shutdown`` cancels, quits and joins."""
 
-    def __init__(self, worker: EngineWorker | TaskWorker, name: str) -> None:
+    def __init__(self, worker: EngineWorker, name: str) -> None:
         self.worker = worker
         self.thread = QThread()
         self.thread.setObjectName(name)
@@ -222,7 +110,7 @@ class WorkerThread:
         self.worker.cancel()
         self.thread.quit()
         stopped = bool(self.thread.wait(timeout_ms))
-        if stopped and isinstance(self.worker, EngineWorker):
+        if stopped:
             self.worker.unload_all()
         return stopped
 

@@ -1,6 +1,7 @@
 """The Gaussian viewport: a VisPy SceneCanvas with a turntable camera and the splat visual.
 
-It reacts to a plain model (a Gaussians object plus a FilterSettings) and owns:
+It draws what it is given -- a Gaussians object and which of them are visible (the window's
+scene model, facelift_desktop/scene.py, decides that from its filter) -- and owns:
 - the back-to-front order, re-sorted on a background thread when the view direction turns by
   more than ``resort_degrees`` (the result comes back through a VisPy timer on the GUI loop);
 - level of detail: while the camera moves it draws a random subset sized from the measured
@@ -11,109 +12,36 @@ It reacts to a plain model (a Gaussians object plus a FilterSettings) and owns:
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
-import vispy
 from vispy import app, gloo, scene
 from vispy.visuals.transforms import STTransform
 
 from engine.gaussians import Gaussians
-from engine.geometry import FOV_DEG, FRONT_AZIMUTH, ORBIT_RADIUS
+from engine.geometry import FOV_DEG, ORBIT_RADIUS
+from viewer.gl_setup import (
+    BACKGROUNDS,
+    LOD_MAX,
+    LOD_MIN,
+    PRESETS,
+    Progressive,
+    SplatCanvas,
+    ViewerStats,
+    configure_vispy,
+    vispy_azimuth,
+)
 from viewer.sorting import DepthSorter, SortJob, SortResult, run_job
-from viewer.splat_data import FilterSettings, SplatArrays
+from viewer.splat_data import SplatArrays
 from viewer.splat_visual import Splat, projection_matrix
+from viewer.view_controls import ViewControls
 
-BACKGROUNDS: dict[str, tuple[float, float, float]] = {
-    "dark": (0.11, 0.12, 0.14),
-    "light": (0.93, 0.94, 0.95),
-    "black": (0.0, 0.0, 0.0),
-    "white": (1.0, 1.0, 1.0),
-}
-
-# Camera presets in VisPy turntable terms (see vispy_azimuth). Azimuth 0 puts the eye on -Y
-# (FaceLift's front camera, the face looks toward -Y); +90 puts it on +X, the viewer's right
-# (FaceLift's "left" slot: its slot names are the subject's sides).
-PRESETS: dict[str, tuple[float, float]] = {
-    "front": (0.0, 0.0),
-    "right": (90.0, 0.0),
-    "back": (180.0, 0.0),
-    "left": (-90.0, 0.0),
-    "top": (0.0, 89.9),
-}
-LOD_MIN = 2_000
-LOD_MAX = 4_000_000
+__all__ = ["BACKGROUNDS", "PRESETS", "GaussianViewer", "ViewerStats", "configure_vispy", "vispy_azimuth"]
 
 
-def vispy_azimuth(azimuth_deg: float) -> float:
-    """VisPy TurntableCamera azimuth (degrees) of an engine.geometry orbit azimuth.
-
-    VisPy's azimuth 0 puts the eye on -Y, FaceLift's front camera (orbit azimuth 270); both
-    increase toward +X, and VisPy's elevation is the orbit's elevation.
-    """
-    return float(azimuth_deg) - FRONT_AZIMUTH
-
-
-def configure_vispy() -> bool:
-    """Select VisPy's Qt (PySide6) backend and the ``gl+`` GL binding (instancing needs it).
-
-    Returns whether instanced drawing is available; without PyOpenGL VisPy's plain ``gl2``
-    binding is used and the splat visual expands its quads on the CPU instead.
-    """
-    with contextlib.suppress(RuntimeError):  # an app backend is already in use: keep it
-        vispy.use(app="pyside6")
-    try:
-        vispy.use(gl="gl+")
-    except (ImportError, RuntimeError):  # VisPy reports a missing PyOpenGL as RuntimeError
-        vispy.use(gl="gl2")
-        return False
-    return True
-
-
-@dataclass
-class ViewerStats:
-    """What the status bar shows: splats drawn / visible / total, frames per second."""
-
-    drawn: int
-    visible: int
-    total: int
-    fps: float
-    moving: bool
-
-
-@dataclass
-class _Progressive:
-    """A full set being drawn chunk by chunk into ``fbo``; ``start`` is the next splat."""
-
-    result: SortResult
-    fbo: gloo.FrameBuffer
-    start: int
-
-
-class SplatCanvas(scene.SceneCanvas):
-    """SceneCanvas that calls a hook before each draw and measures each frame's cost."""
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        self.before_draw: Callable[[], None] | None = None
-        self.after_draw: Callable[[float], None] | None = None
-        super().__init__(*args, **kwargs)
-
-    def on_draw(self, event: object) -> None:
-        t0 = time.perf_counter()
-        if self.before_draw is not None:
-            self.before_draw()
-        super().on_draw(event)
-        # Wait for the GPU so the measured cost is real (llvmpipe renders lazily).
-        self.context.finish()
-        if self.after_draw is not None:
-            self.after_draw(time.perf_counter() - t0)
-
-
-class GaussianViewer:
+class GaussianViewer(ViewControls):
     """The viewport. Embed ``viewer.native`` (a QWidget) in a layout.
 
     target_fps: frame rate to hold while the camera moves (subset size adapts to it).
@@ -160,7 +88,7 @@ class GaussianViewer:
         self.still_image.visible = False
         self.progressive_chunk = progressive_chunk
         self.chunk_seconds: list[float] = []  # GUI-thread time of each chunk of the last progressive draw
-        self._progress: _Progressive | None = None
+        self._progress: Progressive | None = None
         self.message = scene.visuals.Text(
             "",
             color=(0.62, 0.65, 0.70, 1.0),
@@ -175,7 +103,7 @@ class GaussianViewer:
 
         self._base: Gaussians | None = None
         self._arrays: SplatArrays | None = None
-        self._filter = FilterSettings()
+        self._mask: np.ndarray | None = None
         self._visible: np.ndarray = np.zeros(0, np.int64)
         self._generation = 0
         self._sorter = DepthSorter()
@@ -213,8 +141,13 @@ class GaussianViewer:
 
     @property
     def visible_count(self) -> int:
-        """How many Gaussians pass the live filter."""
+        """How many Gaussians are drawn when still (the visible mask's count)."""
         return len(self._visible)
+
+    @property
+    def visible_index(self) -> np.ndarray:
+        """Indices (K,) into ``gaussians`` of the splats drawn when still, ascending."""
+        return self._visible
 
     @property
     def drawn_count(self) -> int:
@@ -223,23 +156,27 @@ class GaussianViewer:
             return self._full_shown
         return self.splat.count
 
-    @property
-    def filter_settings(self) -> FilterSettings:
-        return self._filter
-
-    def set_gaussians(self, gaussians: Gaussians | None, reset_view: bool = False) -> None:
-        """Show ``gaussians`` (None clears). Draw attributes are computed once here."""
-        self._base = gaussians
-        self._arrays = (
-            None if gaussians is None or len(gaussians) == 0 else SplatArrays.from_gaussians(gaussians)
-        )
+    def set_gaussians(
+        self, gaussians: Gaussians | None, reset_view: bool = False, visible: np.ndarray | None = None
+    ) -> None:
+        """Show ``gaussians`` (None clears), only those where ``visible`` (N,) bool is True (None:
+        all). Draw attributes are computed once here."""
+        if gaussians is not self._base:
+            self._base = gaussians
+            self._arrays = (
+                None if gaussians is None or len(gaussians) == 0 else SplatArrays.from_gaussians(gaussians)
+            )
         if reset_view:
             self.reset_view()
-        self._refilter()
+        self.set_visible(visible)
 
-    def set_filter(self, settings: FilterSettings) -> None:
-        """Re-filter the current result live (no recomputation of the Gaussians)."""
-        self._filter = settings
+    def set_visible(self, mask: np.ndarray | None) -> None:
+        """Draw only the Gaussians where ``mask`` (N,) bool is True (None: all); live, the
+        Gaussians' draw attributes are not computed again."""
+        n = 0 if self._base is None else len(self._base)
+        if mask is not None and mask.shape != (n,):
+            raise ValueError(f"visible mask of shape {mask.shape} for {n} Gaussians")
+        self._mask = mask
         self._refilter()
 
     def _refilter(self) -> None:
@@ -251,68 +188,16 @@ class GaussianViewer:
             self._uploaded = None
             self.splat.set_data({})
         else:
-            self._visible = np.flatnonzero(self._filter.mask(self._base)).astype(np.int64)
+            n = len(self._base)
+            self._visible = (
+                np.arange(n, dtype=np.int64)
+                if self._mask is None
+                else np.flatnonzero(self._mask).astype(np.int64)
+            )
             self._rows.clear()
             self._submit_sort(self._current_matrix(), "lod" if self._moving else "full")
         self._emit_stats()
         self.canvas.update()
-
-    # ---- camera ----------------------------------------------------------------------
-
-    def set_view(self, name: str) -> None:
-        """Jump to a preset: front, left, right, back, top."""
-        if name not in PRESETS:
-            raise ValueError(f"unknown view {name!r}; choose one of {', '.join(PRESETS)}")
-        azimuth, elevation = PRESETS[name]
-        self.camera.set_state(
-            {
-                "azimuth": azimuth,
-                "elevation": elevation,
-                "center": (0.0, 0.0, 0.0),
-                "fov": FOV_DEG,
-                "roll": 0.0,
-            }
-        )
-        self.camera.distance = ORBIT_RADIUS
-        self.camera.view_changed()
-
-    def reset_view(self) -> None:
-        """Back to the front view at the FaceLift camera distance (key F)."""
-        self.set_view("front")
-
-    def orbit(self, d_azimuth: float, d_elevation: float = 0.0) -> None:
-        """Turn the camera around +Z by degrees (what dragging does)."""
-        self.camera.orbit(d_azimuth, d_elevation)
-
-    def set_message(self, text: str) -> None:
-        """A line of text in the middle of the view (empty-state hints); "" hides it."""
-        self.message.text = text
-        self.message.visible = bool(text)
-        self.canvas.update()
-
-    def _place_message(self, _event: object = None) -> None:
-        w, h = self.canvas.size
-        self.message.pos = (w / 2, h / 2)
-
-    def set_background(self, name: str) -> None:
-        if name not in BACKGROUNDS:
-            raise ValueError(f"unknown background {name!r}; choose one of {', '.join(BACKGROUNDS)}")
-        self.background = name
-        self.canvas.bgcolor = BACKGROUNDS[name]
-        self.canvas.update()
-
-    def toggle_background(self) -> str:
-        """Cycle dark -> light -> black -> white; returns the new name (key B)."""
-        names = list(BACKGROUNDS)
-        self.set_background(names[(names.index(self.background) + 1) % len(names)])
-        return self.background
-
-    def _on_key(self, event: object) -> None:
-        key = getattr(getattr(event, "key", None), "name", "")
-        if key == "F":
-            self.reset_view()
-        elif key == "B":
-            self.toggle_background()
 
     # ---- sorting and level of detail -------------------------------------------------
 
@@ -388,7 +273,7 @@ class GaussianViewer:
         self._stop_progressive()
         w, h = self.canvas.physical_size
         fbo = gloo.FrameBuffer(color=gloo.RenderBuffer((h, w)), depth=gloo.RenderBuffer((h, w)))
-        self._progress = _Progressive(result=result, fbo=fbo, start=0)
+        self._progress = Progressive(result=result, fbo=fbo, start=0)
         self.chunk_seconds = []
         self._chunk_timer.start()
 

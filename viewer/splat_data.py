@@ -7,7 +7,6 @@ maths on the covariances again.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,26 +73,3 @@ class SplatArrays:
             "a_cov_b": np.ascontiguousarray(self.cov_b[index]),
             "a_rgba": np.ascontiguousarray(self.rgba[index]),
         }
-
-
-@dataclass(frozen=True)
-class FilterSettings:
-    """The viewer's live filter. ``None`` switches a stage off.
-
-    opacity_threshold: keep opacity > this; max_scale: keep max std < this (or z > 0, the
-    reference's rule); crop_box: (xmin, xmax, ymin, ymax, zmin, zmax), inclusive.
-    """
-
-    opacity_threshold: float | None = None
-    max_scale: float | None = None
-    crop_box: Sequence[float] | None = None
-
-    def mask(self, gaussians: Gaussians) -> np.ndarray:
-        """Boolean keep-mask (N,), exactly what ``gaussians.filter(...)`` would keep."""
-        masks = gaussians.filter_masks(
-            opacity_thres=self.opacity_threshold,
-            scaling_thres=self.max_scale,
-            floater_thres=None,
-            crop_bbx=None if self.crop_box is None else tuple(self.crop_box),
-        )
-        return masks["crop"]

@@ -15,9 +15,8 @@ from pathlib import Path
 
 from engine.api import ProgressEvent
 from engine.errors import InputError
-from engine.io.formats import FORMATS, HEAD_MESH_NAME
+from engine.io.formats import FORMATS
 
-HEAD_GAUSSIANS_NAME = "gaussians.ply"
 _FILTER_KEYS = ("opacity", "scale", "floater", "crop")
 
 
@@ -86,26 +85,9 @@ def parse_filter(spec: str) -> dict[str, object] | None:
     return out
 
 
-def resolve_head(head: Path) -> tuple[Path, Path | None]:
-    """(the Gaussians file, the head's own mesh file or None) of HEAD."""
-    if not head.is_dir():
-        return head, None
-    direct = head / HEAD_GAUSSIANS_NAME
-    if direct.is_file():
-        mesh = head / HEAD_MESH_NAME
-        return direct, mesh if mesh.is_file() else None
-    inside = sorted(p.parent for p in head.glob(f"*/{HEAD_GAUSSIANS_NAME}"))
-    if len(inside) == 1:
-        return resolve_head(inside[0])
-    if inside:
-        names = ", ".join(str(p) for p in inside[:3]) + (", ..." if len(inside) > 3 else "")
-        raise InputError(f"{head}: holds {len(inside)} reconstructions; name one ({names})")
-    raise InputError(f"{head}: not a reconstruction folder (no {HEAD_GAUSSIANS_NAME} in it)")
-
-
 def run(args: argparse.Namespace) -> int:
     from engine.io.atomic import probe_writable, refuse_overwrite
-    from engine.io.formats import export_head, format_of, resolve_up
+    from engine.io.formats import export_head, format_of, resolve_head, resolve_up
     from engine.io.gaussians_file import load_gaussians
 
     out: Path = args.output

@@ -70,6 +70,8 @@ FORMATS: tuple[ExportFormat, ...] = (
     ExportFormat("obj", ".obj", "OBJ mesh", True, "y", False),
 )
 FORMAT_NAMES: tuple[str, ...] = tuple(f.name for f in FORMATS)
+HEAD_GAUSSIANS_NAME = "gaussians.ply"
+"""A reconstruction folder's Gaussians (engine/outputs.py writes it)."""
 HEAD_MESH_NAME = "mesh.glb"
 """A reconstruction folder's own head mesh (FaceLift frame), when its engine made one."""
 
@@ -106,6 +108,26 @@ def resolve_up(fmt: ExportFormat, up: str | None, where: str | os.PathLike[str] 
             f"{where or fmt.name}: {fmt.name} files are {frame} by definition; --up {up} does not apply"
         )
     return "y" if up == "y" else "z"
+
+
+def resolve_head(head: str | os.PathLike[str]) -> tuple[Path, Path | None]:
+    """(the Gaussians file, the head's own mesh file or None) of HEAD: a Gaussians file (no own
+    mesh), or a reconstruction folder (its gaussians.ply and mesh.glb, or the one reconstruction
+    inside it). ``facelift export`` and the window's Open Gaussians both ask this."""
+    head = Path(head)
+    if not head.is_dir():
+        return head, None
+    direct = head / HEAD_GAUSSIANS_NAME
+    if direct.is_file():
+        mesh = head / HEAD_MESH_NAME
+        return direct, mesh if mesh.is_file() else None
+    inside = sorted(p.parent for p in head.glob(f"*/{HEAD_GAUSSIANS_NAME}"))
+    if len(inside) == 1:
+        return resolve_head(inside[0])
+    if inside:
+        names = ", ".join(str(p) for p in inside[:3]) + (", ..." if len(inside) > 3 else "")
+        raise InputError(f"{head}: holds {len(inside)} reconstructions; name one ({names})")
+    raise InputError(f"{head}: not a reconstruction folder (no {HEAD_GAUSSIANS_NAME} in it)")
 
 
 # ---- expected sizes ------------------------------------------------------------------

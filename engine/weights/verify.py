@@ -73,7 +73,7 @@ class WeightsReport:
         """A table for a terminal: status, component, size, message."""
         rows = []
         for c in self.components:
-            size = _human_size(c.size_bytes) if c.size_bytes else "-"
+            size = human_size(c.size_bytes) if c.size_bytes else "-"
             rows.append(f"{c.status:<8}{c.name:<34}{size:>10}  {c.message}")
         return rows
 
@@ -104,7 +104,8 @@ def verify_weights(weights_dir: Path | str) -> WeightsReport:
     return WeightsReport(root, comps)
 
 
-def _human_size(n: int) -> str:
+def human_size(n: int) -> str:
+    """Bytes as the app writes them everywhere: ``512 B``, ``14.2 MB`` (powers of 1024)."""
     size = float(n)
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":

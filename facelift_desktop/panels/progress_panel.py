@@ -26,6 +26,7 @@ STAGE_TITLES = {
     "gslrm": "GS-LRM reconstruction",
     "render": "Rendering",
     "export": "Exporting",
+    "mesh": "Making the mesh",
     "download": "Downloading",
 }
 

@@ -1,4 +1,9 @@
-"""Viewport panel: hosts the VisPy Gaussian viewer, view presets and the live filter sliders."""
+"""Viewport panel: the VisPy viewer's adapter to the scene model, view presets, the filter sliders.
+
+The sliders write the scene's filter (facelift_desktop/scene.py); the viewer draws the scene's
+shown Gaussians through its visible mask whenever the scene says either changed. Without OpenGL
+the sliders still set the filter, so exports honour them all the same.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.gaussians import Gaussians
+from facelift_desktop.scene import FilterSettings, Scene
 
 if TYPE_CHECKING:
     from viewer.canvas import GaussianViewer, ViewerStats
@@ -49,8 +54,9 @@ class ViewportPanel(QWidget):
 
     stats_changed = Signal(object)  # ViewerStats
 
-    def __init__(self, use_gl: bool = True, background: str = "dark") -> None:
+    def __init__(self, scene: Scene, use_gl: bool = True, background: str = "dark") -> None:
         super().__init__()
+        self.scene = scene
         self.viewer: GaussianViewer | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -122,17 +128,23 @@ class ViewportPanel(QWidget):
             slider.valueChanged.connect(self._apply_filter)
         layout.addLayout(filters)
         self._apply_filter()
+        scene.shown_changed.connect(self._draw_shown)
+        scene.filter_changed.connect(self._draw_filter)
 
-    # ---- model -----------------------------------------------------------------------
+    # ---- the scene -------------------------------------------------------------------
 
-    def set_gaussians(self, gaussians: Gaussians | None, reset_view: bool = False) -> None:
+    def _draw_shown(self, scene: Scene) -> None:
         if self.viewer is not None:
-            self.viewer.set_gaussians(gaussians, reset_view=reset_view)
-            self.viewer.set_message("" if gaussians is not None else EMPTY_HINT)
+            shown = scene.shown
+            self.viewer.set_gaussians(shown, visible=None if shown is None else scene.visible_mask())
+            self.viewer.set_message("" if shown is not None else EMPTY_HINT)
 
-    def filter_settings(self) -> object:
-        from viewer.splat_data import FilterSettings
+    def _draw_filter(self, scene: Scene) -> None:
+        if self.viewer is not None and scene.shown is not None:
+            self.viewer.set_visible(scene.visible_mask())
 
+    def filter_settings(self) -> FilterSettings:
+        """The filter the sliders show."""
         return FilterSettings(
             opacity_threshold=opacity_from_tick(self.opacity_slider.value()),
             max_scale=scale_from_tick(self.scale_slider.value()),
@@ -146,8 +158,7 @@ class ViewportPanel(QWidget):
         self.opacity_value.setText("off" if o is None else f"> {o:.3f}")
         self.scale_value.setText("off" if s is None else f"< {s:.3f}")
         self.crop_value.setText("off" if c is None else f"±{c[1]:.2f}")
-        if self.viewer is not None:
-            self.viewer.set_filter(self.filter_settings())  # type: ignore[arg-type]
+        self.scene.set_filter(self.filter_settings())
 
     def reset_filters(self) -> None:
         for slider, value in (
@@ -165,6 +176,9 @@ class ViewportPanel(QWidget):
     def set_view(self, name: str) -> None:
         if self.viewer is not None:
             self.viewer.set_view(name)
+
+    def reset_view(self) -> None:
+        self.set_view("front")
 
     def toggle_background(self) -> str:
         return self.viewer.toggle_background() if self.viewer is not None else ""

@@ -602,10 +602,11 @@ def _gui_with(gui_window, result: ReconstructionResult, qtbot):  # type: ignore[
 
 
 def _choose(monkeypatch, path: Path) -> list[object]:  # type: ignore[no-untyped-def]
-    """The export dialogs: settings accepted, the save dialog answers ``path``; records its options."""
+    """The export dialogs: the Export dialog accepted as it opens, the save dialog answers ``path``;
+    records the save dialog's options."""
     from PySide6.QtWidgets import QFileDialog
 
-    from facelift_desktop import main_window
+    from facelift_desktop.export_dialog import ExportDialog
 
     asked: list[object] = []
 
@@ -615,7 +616,7 @@ def _choose(monkeypatch, path: Path) -> list[object]:  # type: ignore[no-untyped
 
     monkeypatch.setattr(QFileDialog, "getSaveFileName", save_name)
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(path))
-    monkeypatch.setattr(main_window.ExportSettingsDialog, "exec", lambda self: 1)
+    monkeypatch.setattr(ExportDialog, "exec", lambda self: 1)
     return asked
 
 
@@ -696,8 +697,9 @@ def test_gui_views_dialog_asks_before_replacing(
     from PySide6.QtWidgets import QMessageBox
 
     window = _gui_with(gui_window, small_result, qtbot)
-    before = _earlier(tmp_path, "head_0_front.png")
-    _choose(monkeypatch, tmp_path)
+    folder = tmp_path / "views"  # beside the window's settings file, which remembers the choice
+    before = _earlier(folder, "head_0_front.png")
+    _choose(monkeypatch, folder)
     asked: list[str] = []
 
     def answer(_parent, _title, text, *a, **k):  # type: ignore[no-untyped-def]
@@ -707,7 +709,7 @@ def test_gui_views_dialog_asks_before_replacing(
     monkeypatch.setattr(QMessageBox, "question", answer)
     window.export_views_dialog()
     assert asked and "1 view images already exist" in asked[0]
-    assert snapshot(tmp_path) == before
+    assert snapshot(folder) == before
 
 
 def test_gui_window_exports_refuse_existing_files(gui_window, qtbot, tmp_path, small_result) -> None:
@@ -731,7 +733,7 @@ def test_gui_turntable_job_failure_leaves_nothing(qtbot, tmp_path, monkeypatch, 
     the test window has no GL view): a failure or a cancel half-way leaves the earlier file."""
     from engine.cameras import view_camera
     from engine.render import render, to_uint8
-    from facelift_desktop.turntable import TurntableJob
+    from facelift_desktop.turntable import TurntableJob, TurntableSpec
 
     before = _earlier(tmp_path / "dest", "turntable.mp4")
     target = tmp_path / "dest" / "turntable.mp4"
@@ -750,7 +752,7 @@ def test_gui_turntable_job_failure_leaves_nothing(qtbot, tmp_path, monkeypatch, 
         unwritable(monkeypatch, tmp_path / "dest")
     elif fault == "disk-full":
         _limit_ffmpeg(monkeypatch, tmp_path, 4)
-    job = TurntableJob(frame, target, frames=12, fps=12, size=48, overwrite=True)
+    job = TurntableJob(frame, TurntableSpec(target, frames=12, fps=12, size=48, overwrite=True))
     outcome: list[object] = []
     job.failed.connect(lambda f: outcome.append(f))
     job.cancelled.connect(lambda: outcome.append("cancelled"))

@@ -1,4 +1,5 @@
-"""The viewer's numpy side: covariances, filtering, back-to-front order, level-of-detail subset."""
+"""The viewer's numpy side: covariances, back-to-front order, level-of-detail subset (the filter
+is the scene model's: tests/gui/test_scene.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import numpy as np
 
 from engine.gaussians import Gaussians
 from viewer.sorting import DepthSorter, SortJob, back_to_front, lod_subset
-from viewer.splat_data import FilterSettings, SplatArrays, covariances
+from viewer.splat_data import SplatArrays, covariances
 from viewer.synthetic import synthetic_head
 
 
@@ -38,16 +39,6 @@ def test_covariances_are_r_s2_rt() -> None:
         )
         full = r @ np.diag(g.scales[i] ** 2) @ r.T
         np.testing.assert_allclose(cov[i], full[[0, 0, 0, 1, 1, 2], [0, 1, 2, 1, 2, 2]], rtol=1e-4, atol=1e-9)
-
-
-def test_filter_mask_is_what_gaussians_filter_keeps() -> None:
-    g = _random(2000)
-    settings = FilterSettings(opacity_threshold=0.4, max_scale=0.06, crop_box=(-1, 1, -1, 1, -1, 1))
-    kept = g.filter(0.4, 0.06, None, (-1, 1, -1, 1, -1, 1))
-    mask = settings.mask(g)
-    assert 0 < mask.sum() < len(g)
-    np.testing.assert_array_equal(g.xyz[mask], kept.xyz)
-    assert FilterSettings().mask(g).all()
 
 
 def test_back_to_front_orders_by_view_depth() -> None:

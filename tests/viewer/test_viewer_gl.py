@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 
-from viewer.splat_data import FilterSettings
+from facelift_desktop.scene import FilterSettings
 from viewer.synthetic import synthetic_head
 
 pytestmark = pytest.mark.gl
@@ -61,9 +61,10 @@ def test_filters_change_the_count_without_recomputing(viewer) -> None:  # type: 
     viewer.set_gaussians(head, reset_view=True)
     assert viewer.visible_count == 20_000
     full = viewer.render_image()
-    viewer.set_filter(FilterSettings(crop_box=(-1, 1, -1, 1, 0.0, 1)))  # keep the upper half
+    arrays = viewer._arrays
+    viewer.set_visible(FilterSettings(crop_box=(-1, 1, -1, 1, 0.0, 1)).mask(head))  # the upper half
     assert 0 < viewer.visible_count < 20_000
-    assert viewer.gaussians is head  # the result itself is untouched
+    assert viewer.gaussians is head and viewer._arrays is arrays  # nothing computed again
     cropped = viewer.render_image()
     assert viewer.drawn_count == viewer.visible_count
     lower = (slice(125, 160), slice(135, 185))  # the lower half of the head (chin, mouth)
