@@ -102,6 +102,7 @@ def run(args: argparse.Namespace) -> int:
                 seed=options.seed,
                 guidance_scale=options.guidance_scale,
                 num_steps=options.num_steps,
+                sampler=options.sampler,
                 on_progress=report,
             )
     finally:

@@ -1,6 +1,6 @@
 """The ``facelift`` options that more than one sub-command takes, with engine.settings' defaults.
 
-``add_run_options`` / ``run_options``: seed, guidance, steps and the crop mode -> RunOptions.
+``add_run_options`` / ``run_options``: seed, guidance, steps, sampler and the crop mode -> RunOptions.
 ``add_engine_options`` / ``engine_config``: weights folder, device, memory preset -> EngineConfig.
 ``add_turntable_options``: frames, fps, render size.
 Each option's destination is the settings field's name, so one constructor builds the settings.
@@ -14,6 +14,7 @@ from dataclasses import fields
 from engine.errors import InputError
 from engine.settings import (
     DEFAULT_GUIDANCE,
+    DEFAULT_SAMPLER,
     DEFAULT_SEED,
     DEFAULT_STEPS,
     DEVICE_NAMES,
@@ -21,6 +22,8 @@ from engine.settings import (
     MEMORY_PRESETS,
     RENDER_SIZE,
     RENDER_SIZE_RANGE,
+    SAMPLER_NAMES,
+    SAMPLER_STEPS,
     TURNTABLE_FPS,
     TURNTABLE_FRAMES,
     EngineConfig,
@@ -31,7 +34,7 @@ _MEMORY_HELP = "; ".join(f"{p.name}: {p.summary}" for p in MEMORY_PRESETS.values
 
 
 def add_run_options(parser: argparse.ArgumentParser, *, reference_flags: bool = False) -> None:
-    """--seed, --guidance, --steps, --no-auto-crop | --no-preprocess. ``reference_flags`` also
+    """--seed, --guidance, --steps, --sampler, --no-auto-crop | --no-preprocess. ``reference_flags`` also
     accepts FaceLift inference.py's spellings (--guidance_scale_2D, --step_2D, --auto_crop)."""
     ref = reference_flags
     parser.add_argument(
@@ -50,8 +53,15 @@ def add_run_options(parser: argparse.ArgumentParser, *, reference_flags: bool = 
         *(["--step_2D"] if ref else []),
         dest="num_steps",
         type=int,
-        default=DEFAULT_STEPS,
-        help="diffusion steps (default %(default)s)",
+        default=None,
+        help=f"diffusion steps (default {DEFAULT_STEPS}; {SAMPLER_STEPS['fast']} with --sampler fast)",
+    )
+    parser.add_argument(
+        "--sampler",
+        choices=SAMPLER_NAMES,
+        default=DEFAULT_SAMPLER,
+        help="reference: FaceLift's DDIM, a seed gives the reference's views (default); fast: "
+        "DPM-Solver++, good views in fewer steps, but not the reference's",
     )
     crop = parser.add_mutually_exclusive_group()
     crop.add_argument(
@@ -77,8 +87,12 @@ def add_run_options(parser: argparse.ArgumentParser, *, reference_flags: bool = 
 
 
 def run_options(args: argparse.Namespace) -> RunOptions:
-    """The RunOptions the parsed ``add_run_options`` arguments ask for."""
-    return RunOptions(**{f.name: getattr(args, f.name) for f in fields(RunOptions)})
+    """The RunOptions the parsed ``add_run_options`` arguments ask for (no --steps: the
+    sampler's own number of steps)."""
+    chosen = {f.name: getattr(args, f.name) for f in fields(RunOptions)}
+    if chosen["num_steps"] is None:
+        chosen["num_steps"] = SAMPLER_STEPS[chosen["sampler"]]
+    return RunOptions(**chosen)
 
 
 def add_engine_options(parser: argparse.ArgumentParser, *, memory_preset: bool = True) -> None:

@@ -184,6 +184,7 @@ class FaceLiftEngine:
                     seed=request.options.seed,
                     guidance_scale=request.options.guidance_scale,
                     num_steps=request.options.num_steps,
+                    sampler=request.options.sampler,
                     on_progress=on_progress,
                     cancel=token,
                 )
@@ -218,6 +219,7 @@ class FaceLiftEngine:
             seed=request.options.seed,
             guidance_scale=request.options.guidance_scale,
             num_steps=request.options.num_steps,
+            sampler=request.options.sampler,
             unfiltered_gaussians=raw,
         )
         return make_result(self.name, prepared, gaussians, views, timings, info)

@@ -26,7 +26,14 @@ from engine.io.images import resize_square
 from engine.mvdiffusion.config import AttentionMode
 from engine.mvdiffusion.loading import DiffusionComponents, load_components
 from engine.mvdiffusion.memory import MemoryPreset, Placement, choose_preset, release_memory
-from engine.settings import DEFAULT_GUIDANCE, DEFAULT_SEED, DEFAULT_STEPS
+from engine.settings import (
+    DEFAULT_GUIDANCE,
+    DEFAULT_SAMPLER,
+    DEFAULT_SEED,
+    DEFAULT_STEPS,
+    SAMPLER_NAMES,
+    SamplerName,
+)
 
 STAGE = "diffusion"
 
@@ -83,7 +90,7 @@ class MultiViewDiffusion:
         num_steps: int = DEFAULT_STEPS,
         on_progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
-        sampler: str = "reference",
+        sampler: SamplerName = DEFAULT_SAMPLER,
     ) -> np.ndarray:
         """Generate the views of a prepared white-background crop.
 
@@ -94,10 +101,10 @@ class MultiViewDiffusion:
         Returns (num_views, R, R, 3) uint8 in the order front, front_right, right, back, left,
         front_left. The same arguments always give the same images (one generator per call).
         """
-        from engine.mvdiffusion.sampler import SAMPLERS, sample_views
+        from engine.mvdiffusion.sampler import sample_views
 
-        if sampler not in SAMPLERS:
-            raise InputError(f"unknown sampler {sampler!r}; choose {', '.join(SAMPLERS)}")
+        if sampler not in SAMPLER_NAMES:
+            raise InputError(f"unknown sampler {sampler!r}; choose {', '.join(SAMPLER_NAMES)}")
         comps = self.components
         image = self._check_image(image)
         steps = self._check_steps(num_steps, comps)
@@ -119,7 +126,7 @@ class MultiViewDiffusion:
             seed=int(seed),
             guidance_scale=float(guidance_scale),
             num_steps=steps,
-            sampler=sampler,  # type: ignore[arg-type]  # checked above
+            sampler=sampler,
             device=self.preset.device,
             on_step=on_step,
             use=self._placement.use,

@@ -29,20 +29,18 @@ per DDIM step (none for the fast sampler).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import torch
 
 from engine.mvdiffusion.loading import DiffusionComponents
-from engine.settings import DEFAULT_GUIDANCE, DEFAULT_SEED, DEFAULT_STEPS
+from engine.settings import DEFAULT_GUIDANCE, DEFAULT_SEED, DEFAULT_STEPS, SAMPLER_NAMES, SamplerName
 
 StepCallback = Callable[[int, int], None]
 """Called after denoising step k (1-based) of N as ``cb(k, N)``; may raise to stop the run."""
 
 Trace = dict[str, Any]
-SamplerName = Literal["reference", "fast"]
-SAMPLERS: tuple[str, ...] = ("reference", "fast")
 
 
 class _Draws:
@@ -253,7 +251,7 @@ def make_stepper(
             return fast.step(out, t, latents, return_dict=False)[0]  # type: ignore[no-any-return]
 
         return fast.timesteps, float(fast.init_noise_sigma), dpm
-    raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLERS)}")
+    raise ValueError(f"unknown sampler {sampler!r}; choose one of {', '.join(SAMPLER_NAMES)}")
 
 
 def sample_views(

@@ -88,3 +88,20 @@ def test_command_errors_are_one_line(conformance_dir, run_dir, tmp_path, capsys)
     assert str(broken / "mvdiffusion" / "pipeckpts" / "scheduler") in err[0]
     code = main(["multiview", str(tmp_path / "nope.png"), "-o", str(tmp_path / "o"), "--no-preprocess"])
     assert code == 2 and "nope.png" in capsys.readouterr().err
+
+
+def test_fast_sampler_takes_its_own_steps_and_gives_other_views(
+    conformance_dir, run_dir, expected_views, tmp_path, capsys
+) -> None:
+    out = tmp_path / "out"
+    code = main(
+        ["multiview", str(run_dir / "input.png"), "-o", str(out), "--weights", str(conformance_dir),
+         "--sampler", "fast", "--no-preprocess"]
+    )  # fmt: skip
+    assert code == 0
+    assert "denoising step 20/20" in capsys.readouterr().err  # the fast sampler's own 20 steps
+    views = np.stack([np.asarray(Image.open(out / f"{n}.png")) for n in VIEW_FILES])
+    assert np.abs(views.astype(int) - expected_views.astype(int)).mean() > 1.0, "not the reference's views"
+    with pytest.raises(SystemExit) as info:
+        main(["multiview", str(run_dir / "input.png"), "-o", str(out), "--sampler", "ddpm"])
+    assert info.value.code == 2 and "invalid choice: 'ddpm'" in capsys.readouterr().err

@@ -93,6 +93,18 @@ def test_each_run_is_seeded_on_its_own(facelift, photo):
     assert not np.array_equal(alone.views, different.views)
 
 
+def test_the_fast_sampler_is_a_run_option_and_leaves_the_reference_alone(facelift, photo):
+    """--sampler fast / the panel's choice reaches the diffusion; the reference runs as before."""
+    reference = facelift.run(_request(photo, preprocess=False, num_steps=3))
+    fast = facelift.run(_request(photo, preprocess=False, num_steps=3, sampler="fast"))
+    assert fast.info["sampler"] == "fast" and reference.info["sampler"] == "reference"
+    assert np.abs(fast.views.astype(int) - reference.views.astype(int)).mean() > 1.0
+    again = facelift.run(_request(photo, preprocess=False, num_steps=3))
+    np.testing.assert_array_equal(reference.views, again.views)
+    with pytest.raises(InputError, match="unknown sampler 'ddpm'"):
+        RunOptions(sampler="ddpm")  # type: ignore[arg-type]
+
+
 def test_cancel_during_diffusion(facelift, photo):
     cancel = CancelToken()
 
