@@ -7,7 +7,8 @@ source scripts/bootstrap.sh
 # PACKAGING=1 also runs tests/packaging: build the .deb, install it, use it, remove it (as root).
 if [ "${PACKAGING:-}" = 1 ]; then SYSTEM_PACKAGES+=(desktop-file-utils); fi
 ensure_system_packages
-ensure_venv dev
+# cluster: Ray, so tests/cli/test_reconstruct_ray.py runs (without it those tests skip, saying why)
+ensure_venv dev,cluster
 export PATH="$PWD/.venv/bin:$PATH"
 
 echo "== ruff";           ruff check . && ruff format --check .

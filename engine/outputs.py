@@ -1,8 +1,9 @@
 """A reconstruction's output folder, as FaceLift's inference.py writes it.
 
 ``write_outputs`` writes input.png, multiview.png (FaceLift engine only), gaussians.ply,
-output.png and turntable.mp4, atomically as a whole; ``check_can_write`` /
-``existing_outputs`` refuse to replace earlier outputs unless asked.
+output.png and turntable.mp4 (and, when asked, the head in extra formats and a completion
+marker), atomically as a whole; ``check_can_write`` / ``existing_outputs`` refuse to replace
+earlier outputs unless asked.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+from collections.abc import Callable, Sequence
+from glob import escape as glob_escape
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +24,32 @@ from engine.settings import RENDER_SIZE, TURNTABLE_FPS, TURNTABLE_FRAMES
 
 OUTPUT_FILES: tuple[str, ...] = ("input.png", "multiview.png", "gaussians.ply", "output.png", "turntable.mp4")
 """Everything ``write_outputs`` may write into an output folder (multiview.png: FaceLift only)."""
+
+
+def extra_format_file(name: str) -> str | None:
+    """The file an extra format (engine.io.formats name) is written to in an output folder:
+    ``gaussians<suffix>`` for Gaussian formats, ``head<suffix>`` for meshes; None for "ply",
+    which gaussians.ply already is (FaceLift flavour, z up: the export table's defaults).
+    InputError for an unknown name."""
+    from engine.io.formats import format_named
+
+    fmt = format_named(name)
+    if fmt.name == "ply":
+        return None
+    return ("head" if fmt.mesh else "gaussians") + fmt.suffix
+
+
+_STAGING_MARK = ".partial-"
+
+
+def remove_staging(out_dir: Path | str) -> list[Path]:
+    """Remove the hidden staging folders of ``out_dir`` that a killed writer left behind
+    (``write_outputs`` removes its own on any error it lives to see); returns them."""
+    out = Path(out_dir)
+    found = sorted(out.parent.glob(f".{glob_escape(out.name)}{_STAGING_MARK}*"))
+    for folder in found:
+        shutil.rmtree(folder, ignore_errors=True)
+    return found
 
 
 def existing_outputs(out_dir: Path | str) -> list[str]:
@@ -78,6 +107,8 @@ def write_outputs(
     overwrite: bool = False,
     on_progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    formats: Sequence[str] = (),
+    marker: Callable[[Path], Path] | None = None,
 ) -> dict[str, Path]:
     """Write a result's output folder; returns {file name: path}.
 
@@ -87,7 +118,12 @@ def write_outputs(
     side by side, 6*render_size x render_size, from the unfiltered set
     ``result.info["unfiltered_gaussians"]`` when present, as the reference does), turntable.mp4
     (filtered set; ``turntable_frames`` frames at ``fps``, render_size square, H.264 yuv420p;
-    0 frames skips it).
+    0 frames skips it). ``formats``: engine.io.formats names to write the filtered head in as
+    well (:func:`extra_format_file` names the files; meshes are fused from the Gaussians).
+    ``marker``: called with the staging folder once every file is staged; it writes a
+    completion marker there (engine.batch.complete) and returns its path. The marker is moved
+    into place last, and an old one is removed before anything is replaced, so a marker only
+    ever stands beside the complete set it lists.
 
     Atomic as a whole: everything is written into a hidden staging folder beside ``out_dir`` and
     moved into place only when all files are done, so a failure or a cancel
@@ -96,19 +132,22 @@ def write_outputs(
     FaceLift run is removed when the new result has no views.
     """
     from engine.io.export import write_turntable
+    from engine.io.formats import export_head
     from engine.io.images import save_png
     from engine.io.ply import save_ply
 
     token = cancel if cancel is not None else CancelToken()
     out = Path(out_dir)
     check_can_write(out, overwrite)
-    staging = out.parent / f".{out.name}.partial-{secrets.token_hex(4)}"
+    staging = out.parent / f".{out.name}{_STAGING_MARK}{secrets.token_hex(4)}"
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         staging.mkdir()  # default permissions (mkdtemp's 0700 would stick to the renamed folder)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write ({exc.strerror or exc})") from exc
+    extras = [file for name in formats if (file := extra_format_file(name)) is not None]
     steps = 3 + (result.input_image is not None) + (result.views is not None) + (turntable_frames > 0)
+    steps += len(extras)
     done = 0
 
     def step(message: str) -> None:
@@ -143,8 +182,12 @@ def write_outputs(
                 on_progress=on_progress,
                 cancel=token,
             )
+        for file in extras:
+            step(file)
+            export_head(result.gaussians, staging / file, on_progress=on_progress, cancel=token)
+        marker_name = marker(staging).name if marker is not None else None
         step("moving the outputs into place")
-        written = _commit(staging, out, overwrite, result.views is not None)
+        written = _commit(staging, out, overwrite, result.views is not None, marker_name)
     except OutputError as exc:
         shutil.rmtree(staging, ignore_errors=True)
         # Name the file the user asked for, not the hidden staging folder that is now gone.
@@ -156,14 +199,21 @@ def write_outputs(
     return written
 
 
-def _commit(staging: Path, out: Path, overwrite: bool, has_views: bool) -> dict[str, Path]:
-    """Move the staged files into ``out``: one rename when ``out`` is new, else file by file."""
-    names = [n for n in OUTPUT_FILES if (staging / n).exists()]
+def _commit(
+    staging: Path, out: Path, overwrite: bool, has_views: bool, marker: str | None = None
+) -> dict[str, Path]:
+    """Move the staged files into ``out``: one rename when ``out`` is new, else file by file,
+    the marker last (and an old marker first out of the way)."""
+    staged = sorted(p.name for p in staging.iterdir() if p.name != marker)
+    names = [n for n in OUTPUT_FILES if n in staged] + [n for n in staged if n not in OUTPUT_FILES]
+    names += [marker] if marker is not None else []
     try:
         if not out.exists():
             os.rename(staging, out)
         else:
             check_can_write(out, overwrite)
+            if marker is not None:
+                (out / marker).unlink(missing_ok=True)
             for n in names:
                 os.replace(staging / n, out / n)
             if not has_views and overwrite:

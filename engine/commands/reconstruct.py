@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
+from dataclasses import replace
 from pathlib import Path
 
-from engine.api import CancelToken, ProgressEvent, ReconstructionRequest
-from engine.commands import WEIGHTS_HINT, error_text
+from engine.batch.jobs import Job, Outcome, PhotoSettings, PhotoWorker, name_file
+from engine.batch.progress import BatchProgress, write_report
+from engine.batch.serial import run_serial
+from engine.commands import WEIGHTS_HINT
+from engine.commands.batch_args import add_batch_arguments, formats_of, ray_plan, threads_of
 from engine.commands.options import (
     add_engine_options,
     add_run_options,
@@ -32,8 +35,9 @@ from engine.commands.options import (
     engine_config,
     run_options,
 )
-from engine.errors import Cancelled, FaceLiftError, InputError, WeightsError
-from engine.settings import ENGINE_NAMES
+from engine.errors import FaceLiftError, InputError
+from engine.io.atomic import refuse_overwrite
+from engine.settings import ENGINE_NAMES, EngineConfig
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif", ".heic", ".heif")
 
@@ -61,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_run_options(parser, reference_flags=True)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
     add_turntable_options(parser, frames_help="turntable frames, 0 = no video")
+    add_batch_arguments(parser)
 
 
 def collect_inputs(paths: list[Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
@@ -100,11 +105,8 @@ def output_names(images: list[Path]) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from engine.engines import make_engine
+    from engine.batch.jobs import PhotoSettings
     from engine.io.atomic import probe_writable
-    from engine.outputs import check_can_write, write_outputs
 
     images, problems = collect_inputs([*args.inputs, *args.input_dir])
     if not images and not problems:
@@ -112,80 +114,110 @@ def run(args: argparse.Namespace) -> int:
     if args.frames < 0:
         raise InputError(f"--frames must be 0 or more, got {args.frames}")
     check_render_size(args.size)
-    options = run_options(args)
+    settings = PhotoSettings(
+        run_options(args), args.frames, args.fps, args.size, formats_of(args.formats), args.engine or "auto"
+    )
+    threads = threads_of(args)
+    if args.resume and args.overwrite:
+        raise InputError("--resume redoes only incomplete photos; --overwrite redoes all: choose one")
+    plan = ray_plan(args)
+    if plan is not None:
+        from engine.batch.ray_pool import import_ray
+
+        import_ray()  # not installed: say so before any work
+    if args.report is not None:
+        refuse_overwrite(args.report, overwrite=True)
     n_inputs = len(images) + len(problems)
-    failed = [msg for _, msg in problems]
-    for msg in failed:
+    for _, msg in problems:
         print(f"facelift: error: {msg}", file=sys.stderr)
     if not images:
         return 2 if n_inputs == 1 else 1
 
     # Outputs that exist (and may not be replaced) are refused before any model loads.
-    jobs: list[tuple[Path, Path]] = []
-    for path, name in zip(images, output_names(images)):
-        try:
-            check_can_write(args.output / name, args.overwrite)
-        except FaceLiftError as exc:
-            failed.append(str(exc))
-            print(f"facelift: error: {_name_file(path, str(exc))}", file=sys.stderr)
-            continue
-        jobs.append((path, args.output / name))
+    jobs, settled = plan_jobs(images, args, settings)
+    n_failed = len(problems) + sum(o.status == "failed" for o in settled)
     if not jobs:
-        print(f"facelift: {len(failed)} of {n_inputs} inputs failed", file=sys.stderr)
-        return 2 if n_inputs == 1 else 1
+        if args.report is not None:
+            write_report(args.report, BatchProgress([], settled, bar=False).report(_REPORT_HEAD))
+        if n_failed:
+            print(f"facelift: {n_failed} of {n_inputs} inputs failed", file=sys.stderr)
+            return 2 if n_inputs == 1 else 1
+        print(f"facelift: all {len(settled)} photos are complete already (--resume)", file=sys.stderr)
+        return 0
 
     probe_writable(args.output)  # an unwritable destination fails now, not after the run (exit 2)
+    config = _chosen_engine(args)
+    progress = BatchProgress(jobs, settled)
+    try:
+        if plan is not None:
+            from engine.batch.ray_pool import run_on_ray
+
+            run_on_ray(config, settings, jobs, progress.finish, plan, args.debug, progress.note)
+        else:
+            run_serial(PhotoWorker(config, settings, debug=args.debug, threads=threads), jobs, progress)
+    finally:
+        progress.close()
+        if len(jobs) + len(settled) > 1:
+            print(progress.summary(), file=sys.stderr)
+        if args.report is not None:
+            write_report(args.report, progress.report({**_REPORT_HEAD, "engine": config.engine}))
+    n_failed = len(problems) + len(progress.failed)
+    if n_failed:
+        print(f"facelift: {n_failed} of {n_inputs} inputs failed", file=sys.stderr)
+        return 2 if n_inputs == 1 else 1
+    return 0
+
+
+_REPORT_HEAD = {"command": "reconstruct"}
+
+
+def plan_jobs(
+    images: list[Path], args: argparse.Namespace, settings: PhotoSettings
+) -> tuple[list[Job], list[Outcome]]:
+    """(photos to run, photos settled already): with --resume a photo whose outputs are complete
+    is skipped and any other is redone (its stale staging folders removed, its outputs replaced);
+    without it, existing outputs are refused (one line) unless --overwrite."""
+    from engine.batch.complete import is_complete
+    from engine.outputs import check_can_write, remove_staging
+
+    jobs: list[Job] = []
+    settled: list[Outcome] = []
+    for index, (path, name) in enumerate(zip(images, output_names(images))):
+        job = Job(index, path, args.output / name, overwrite=args.overwrite or args.resume)
+        if args.resume:
+            if is_complete(job.out_dir, settings.signature(), path):
+                settled.append(Outcome(job, "skipped"))
+                continue
+            remove_staging(job.out_dir)
+        try:
+            check_can_write(job.out_dir, job.overwrite)
+        except FaceLiftError as exc:
+            line = name_file(path, str(exc))
+            settled.append(Outcome(job, "failed", error=line))
+            print(f"facelift: error: {line}", file=sys.stderr)
+            continue
+        jobs.append(job)
+    skipped = sum(o.status == "skipped" for o in settled)
+    if skipped:
+        print(
+            f"facelift: --resume: {skipped} of {len(images)} photos complete already, skipped",
+            file=sys.stderr,
+        )
+    return jobs, settled
+
+
+def _chosen_engine(args: argparse.Namespace) -> EngineConfig:
+    """Choose the engine once, here (which engine, which weights), and say which; the workers
+    all get this concrete config."""
+    from engine.engines import make_engine
+
     config = engine_config(args)
     engine = make_engine(config)
     chosen = engine.describe()
     if config.engine is None and engine.name == "instant":  # chosen because no weights were found
         chosen += f"; {WEIGHTS_HINT}"
     print(f"facelift: using the {chosen}", file=sys.stderr)
-    cancel = CancelToken()
-    bar = tqdm(total=len(jobs), unit="image", file=sys.stderr, dynamic_ncols=True)
-
-    def on_progress(ev: ProgressEvent) -> None:
-        where = f" {ev.step}/{ev.total}" if ev.total else ""
-        bar.set_postfix_str(f"{ev.stage}{where}", refresh=True)
-
-    try:
-        engine.load(on_progress)  # bad weights stop the batch here (exit 2)
-        for path, out_dir in jobs:
-            bar.set_description(path.name[:30])
-            try:
-                request = ReconstructionRequest(path, options)
-                result = engine.run(request, on_progress, cancel)
-                write_outputs(
-                    result,
-                    out_dir,
-                    turntable_frames=args.frames,
-                    fps=args.fps,
-                    render_size=args.size,
-                    overwrite=args.overwrite,
-                    on_progress=on_progress,
-                    cancel=cancel,
-                )
-                bar.write(f"{path}: done -> {out_dir}", file=sys.stderr)
-            except (WeightsError, Cancelled):
-                raise
-            except FaceLiftError as exc:
-                failed.append(str(exc))
-                bar.write(f"facelift: error: {_name_file(path, error_text(exc))}", file=sys.stderr)
-            except Exception as exc:  # a bug should not lose the rest of the batch
-                if args.debug:
-                    traceback.print_exc()
-                failed.append(str(exc))
-                msg = " ".join(f"{type(exc).__name__}: {exc}".split())
-                bar.write(f"facelift: error: {path}: unexpected failure ({msg})", file=sys.stderr)
-            bar.update(1)
-    finally:
-        bar.close()
-    if failed:
-        print(f"facelift: {len(failed)} of {n_inputs} inputs failed", file=sys.stderr)
-        return 2 if n_inputs == 1 else 1
-    return 0
-
-
-def _name_file(path: Path, message: str) -> str:
-    """The message, prefixed with the input's path unless it already names it."""
-    return message if str(path) in message or path.name in message else f"{path}: {message}"
+    own = getattr(engine, "config", None)
+    if isinstance(own, EngineConfig):
+        return own
+    return replace(config, engine=engine.name)  # type: ignore[arg-type]

@@ -15,9 +15,16 @@ REPO = Path(__file__).resolve().parents[2]
 PHOTO = REPO / "resources" / "samples" / "astronaut.png"
 
 
-FULL_SET = ["gaussians.ply", "input.png", "multiview.png", "output.png", "turntable.mp4"]
+FULL_SET = [
+    ".facelift-complete.json",
+    "gaussians.ply",
+    "input.png",
+    "multiview.png",
+    "output.png",
+    "turntable.mp4",
+]
 FAST = ["--steps", "3", "--size", "64"]  # the machine is small: few diffusion steps, small renders
-INSTANT_SET = ["gaussians.ply", "input.png", "output.png", "turntable.mp4"]
+INSTANT_SET = [".facelift-complete.json", "gaussians.ply", "input.png", "output.png", "turntable.mp4"]
 
 
 @pytest.fixture()

@@ -46,6 +46,7 @@ from photos_cases import (
 from reliability_harness import CliRun, assert_message, assert_nothing_partial, assert_one_line_error, run_cli
 
 from engine.api import InputError, NoFaceFound, ReconstructionRequest, ReconstructionResult
+from engine.batch.complete import MARKER
 from engine.io import images
 from engine.io.images import MIN_PHOTO_SIDE, load_photo
 from engine.settings import RunOptions
@@ -403,7 +404,12 @@ def test_cli_odd_photos_all_reconstruct(
     }
     assert {p.name for p in out.iterdir()} == names
     for name in names:
-        assert {p.name for p in (out / name).iterdir()} == {"input.png", "gaussians.ply", "output.png"}
+        assert {p.name for p in (out / name).iterdir()} == {
+            "input.png",
+            "gaussians.ply",
+            "output.png",
+            MARKER,
+        }
     assert_nothing_partial(out)
     # What was framed is what a user would expect to see in input.png.
     assert _mean_diff(load_photo(out / "phone_6" / "input.png"), load_photo(out / "deep" / "input.png")) < 5
@@ -437,7 +443,12 @@ def test_cli_subprocess_batch_of_good_and_bad(tmp_path: Path) -> None:
         assert_message(line, *words)
     assert f"{len(bad)} of {len(bad) + len(good)} inputs failed" in run.stderr
     assert {p.name for p in out.iterdir()} == {"Zoë 写真"}
-    assert {p.name for p in (out / "Zoë 写真").iterdir()} == {"input.png", "gaussians.ply", "output.png"}
+    assert {p.name for p in (out / "Zoë 写真").iterdir()} == {
+        "input.png",
+        "gaussians.ply",
+        "output.png",
+        MARKER,
+    }
     assert load_photo(out / "Zoë 写真" / "output.png").shape == (64, 6 * 64, 3)
     assert_nothing_partial(out)
     assert f"{good[0]}: done" in run.stderr  # the non-ASCII path prints as it is
