@@ -14,6 +14,7 @@ from engine.settings import (
     ENGINE_NAMES,
     MEMORY_PRESET_NAMES,
     RENDER_SIZE,
+    SAMPLER_NAMES,
     TURNTABLE_ELEVATION,
     TURNTABLE_FPS,
     TURNTABLE_FRAMES,
@@ -31,7 +32,7 @@ STEPS_RANGE = (10, 100)
 """What the parameters panel lets a person pick (a saved value outside is clamped on loading)."""
 
 _CONFIG_KEYS = ("engine", "device", "memory_preset")
-_OPTION_KEYS = ("seed", "guidance_scale", "num_steps", "auto_crop")
+_OPTION_KEYS = ("seed", "guidance_scale", "num_steps", "auto_crop", "sampler")
 """The fields the panel edits, saved as parameters/<field>."""
 
 
@@ -129,6 +130,7 @@ class AppSettings:
             guidance_scale=round(clamp(saved("guidance_scale", o.guidance_scale), GUIDANCE_RANGE), 1),
             num_steps=clamp(saved("num_steps", o.num_steps), STEPS_RANGE),
             auto_crop=saved("auto_crop", o.auto_crop),
+            sampler=saved("sampler", o.sampler, SAMPLER_NAMES),
         )
         return Parameters(config, options)
 

@@ -1,4 +1,4 @@
-"""Parameters panel: engine, seed, guidance, steps, auto-crop, device, memory preset."""
+"""Parameters panel: engine, seed, guidance, sampler, steps, auto-crop, device, memory preset."""
 
 from __future__ import annotations
 
@@ -19,7 +19,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.settings import DEVICE_LABELS, ENGINE_LABELS, MEMORY_PRESETS, EngineConfig, RunOptions
+from engine.settings import (
+    DEVICE_LABELS,
+    ENGINE_LABELS,
+    MEMORY_PRESETS,
+    SAMPLER_LABELS,
+    SAMPLER_STEPS,
+    EngineConfig,
+    RunOptions,
+    SamplerName,
+)
 from facelift_desktop.settings import GUIDANCE_RANGE, SEED_RANGE, STEPS_RANGE, Parameters
 
 
@@ -56,6 +65,12 @@ class ParametersPanel(QWidget):
         self.guidance.setRange(*GUIDANCE_RANGE)
         self.guidance.setSingleStep(0.1)
         self.guidance.setDecimals(1)
+        self.sampler = QComboBox()
+        _fill(self.sampler, SAMPLER_LABELS)
+        self.sampler.setToolTip(
+            "Reference: FaceLift's sampler, a seed gives FaceLift's own views. "
+            "Fast: fewer steps, good views, but not the reference's."
+        )
         self.steps = QSpinBox()
         self.steps.setRange(*STEPS_RANGE)
         self.auto_crop = QCheckBox("Detect the face and crop")
@@ -73,6 +88,7 @@ class ParametersPanel(QWidget):
         form.addRow("", self.engine_note)
         form.addRow("Seed", seed_row)
         form.addRow("Guidance", self.guidance)
+        form.addRow("Sampler", self.sampler)
         form.addRow("Steps", self.steps)
         form.addRow("Auto-crop", self.auto_crop)
         form.addRow("Device", self.device)
@@ -82,8 +98,18 @@ class ParametersPanel(QWidget):
             w.valueChanged.connect(self._on_change)
         self.guidance.valueChanged.connect(self._on_change)
         self.auto_crop.toggled.connect(self._on_change)
+        self._sampler_shown: SamplerName = self.sampler.currentData()
+        self.sampler.currentIndexChanged.connect(self._on_sampler_change)
         for c in (self.engine, self.device, self.memory):
             c.currentIndexChanged.connect(self._on_change)
+
+    def _on_sampler_change(self, *_args: object) -> None:
+        """Steps left at the old sampler's own number follow the new sampler's (50 <-> 20)."""
+        new: SamplerName = self.sampler.currentData()
+        if self.steps.value() == SAMPLER_STEPS[self._sampler_shown]:
+            self.steps.setValue(SAMPLER_STEPS[new])
+        self._sampler_shown = new
+        self._on_change()
 
     def _on_change(self, *_args: object) -> None:
         self._update_enabled()
@@ -91,7 +117,7 @@ class ParametersPanel(QWidget):
 
     def _update_enabled(self) -> None:
         diffusion = self.engine.currentData() == "facelift"
-        for w in (self.seed, self.random_seed, self.guidance, self.steps, self.memory):
+        for w in (self.seed, self.random_seed, self.guidance, self.sampler, self.steps, self.memory):
             w.setEnabled(diffusion)
 
     def parameters(self) -> Parameters:
@@ -106,6 +132,7 @@ class ParametersPanel(QWidget):
                 guidance_scale=round(float(self.guidance.value()), 1),
                 num_steps=int(self.steps.value()),
                 auto_crop=bool(self.auto_crop.isChecked()),
+                sampler=self.sampler.currentData(),
             ),
         )
 
@@ -114,6 +141,8 @@ class ParametersPanel(QWidget):
         _select(self.engine, str(config.engine))
         self.seed.setValue(options.seed)
         self.guidance.setValue(options.guidance_scale)
+        self._sampler_shown = options.sampler  # set before the combo so the steps stay as given
+        _select(self.sampler, options.sampler)
         self.steps.setValue(options.num_steps)
         self.auto_crop.setChecked(options.auto_crop)
         _select(self.device, config.device)

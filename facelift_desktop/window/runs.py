@@ -92,11 +92,12 @@ class RunLifecycle:
         self.status_message.setText(f"Reconstructing with the {config.engine} engine…")
         o = request.options
         log.info(
-            "reconstruct %s: engine=%s seed=%d guidance=%.1f steps=%d auto-crop=%s device=%s",
+            "reconstruct %s: engine=%s seed=%d guidance=%.1f sampler=%s steps=%d auto-crop=%s device=%s",
             request.describe_image(),
             config.engine,
             o.seed,
             o.guidance_scale,
+            o.sampler,
             o.num_steps,
             o.auto_crop,
             config.device,

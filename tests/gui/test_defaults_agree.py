@@ -49,6 +49,8 @@ def test_reconstruct_help_and_the_parameters_panel_show_the_same_defaults(qtbot,
     assert _choices(text, "--device") == _combo_keys(panel.device)
     assert panel.device.currentData() == "auto" and "--device {auto," in text
     assert _choices(text, "--engine") == _combo_keys(panel.engine)
+    assert _choices(text, "--sampler") == _combo_keys(panel.sampler)
+    assert panel.sampler.currentData() == "reference" and "--sampler {reference,fast}" in text
     assert panel.auto_crop.isChecked() and "--no-auto-crop" in text  # auto-crop on unless turned off
     # and the reference's values, so a change to engine.settings is a decision, not an accident
     assert (panel.seed.value(), panel.guidance.value(), panel.steps.value()) == (4, 3.0, 50)

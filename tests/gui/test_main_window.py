@@ -163,6 +163,7 @@ def test_settings_persist_across_a_restart(qtbot, make_window, settings_path, ph
     panel = window.parameters_panel
     panel.seed.setValue(1234)
     panel.guidance.setValue(5.5)
+    panel.sampler.setCurrentIndex(panel.sampler.findData("fast"))
     panel.steps.setValue(30)
     panel.auto_crop.setChecked(False)
     panel.device.setCurrentIndex(panel.device.findData("cpu"))
@@ -172,10 +173,24 @@ def test_settings_persist_across_a_restart(qtbot, make_window, settings_path, ph
     restarted = make_window()
     assert restarted.parameters_panel.parameters() == Parameters(
         EngineConfig(engine="facelift", device="cpu", memory_preset="offload"),
-        RunOptions(seed=1234, guidance_scale=5.5, num_steps=30, auto_crop=False),
+        RunOptions(seed=1234, guidance_scale=5.5, num_steps=30, auto_crop=False, sampler="fast"),
     )
     assert AppSettings.at_path(settings_path).recent_files() == [str(photo.resolve())]
     assert restarted.input_panel.recent_button.isEnabled()
+
+
+def test_the_sampler_choice_brings_its_own_steps_unless_the_user_set_them(make_window, fake_weights) -> None:  # type: ignore[no-untyped-def]
+    panel = make_window().parameters_panel
+    assert panel.parameters().options.sampler == "reference" and panel.steps.value() == 50
+    panel.sampler.setCurrentIndex(panel.sampler.findData("fast"))
+    assert panel.parameters().options == RunOptions(num_steps=20, sampler="fast")
+    panel.sampler.setCurrentIndex(panel.sampler.findData("reference"))
+    assert panel.steps.value() == 50
+    panel.steps.setValue(35)  # the user's own number stays whichever sampler they pick
+    panel.sampler.setCurrentIndex(panel.sampler.findData("fast"))
+    assert panel.steps.value() == 35
+    panel.engine.setCurrentIndex(panel.engine.findData("instant"))
+    assert not panel.sampler.isEnabled()  # the instant engine has no diffusion
 
 
 def test_parameter_ranges_match_the_reference(make_window, no_weights) -> None:  # type: ignore[no-untyped-def]
