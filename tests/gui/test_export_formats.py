@@ -225,3 +225,23 @@ def test_png_turntable_and_views_from_the_dialog_without_gl(
     with qtbot.waitSignal(window.export_done, timeout=10_000):
         assert window.export_dialog()
     assert len(list(views.glob("head_*.png"))) == 6
+
+
+@pytest.mark.gl
+def test_an_opened_spz_is_drawn_in_the_gl_viewport(qtbot, settings_path, no_weights, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from window_factory import window_factory
+
+    from viewer.canvas import BACKGROUNDS, configure_vispy
+
+    configure_vispy()
+    path = _write(synthetic_head(4000, seed=1), tmp_path / "head.spz")
+    with window_factory(qtbot, settings_path) as make:
+        window = make(size=(1100, 700), use_gl=True)
+        assert window.open_gaussians(path)
+        viewer = window.viewport.viewer
+        assert viewer.gaussians is window.scene.shown and viewer.visible_count == 4000
+        image = viewer.render_image()
+        h, w = image.shape[:2]
+        bg = np.round(np.array(BACKGROUNDS[viewer.background]) * 255)
+        centre = image[h // 2 - 5 : h // 2 + 5, w // 2 - 5 : w // 2 + 5].astype(float)
+        assert np.abs(centre - bg).max() > 40  # the head, not the background

@@ -620,10 +620,18 @@ def _choose(monkeypatch, path: Path) -> list[object]:  # type: ignore[no-untyped
     return asked
 
 
-GUI_EXPORTS = {
-    "ply": ("export_ply_dialog", "gaussians.ply", "PLY"),
-    "splat": ("export_splat_dialog", "head.splat", ".splat"),
+GUI_EXPORTS = {  # kind: (how the window is asked, file name, status word, bytes before a disk fault)
+    "ply": ("export_ply_dialog", "gaussians.ply", "PLY", 200_000),
+    "splat": ("export_splat_dialog", "head.splat", ".splat", 200_000),
+    "spz": ("export_dialog:spz", "head.spz", "SPZ", 2_000),
+    "compressed.ply": ("export_dialog:compressed.ply", "head.compressed.ply", "Compressed PLY", 20_000),
 }
+
+
+def _ask(window, slot: str) -> None:  # type: ignore[no-untyped-def]
+    """Call ``slot`` ("export_ply_dialog") or open the Export dialog on a kind ("export_dialog:spz")."""
+    name, _, kind = slot.partition(":")
+    getattr(window, name)(*([kind] if kind else []))
 
 
 @pytest.mark.parametrize("fault", ["unwritable", "disk-full"])
@@ -631,18 +639,21 @@ GUI_EXPORTS = {
 def test_gui_export_failure_then_a_good_export(
     gui_window, qtbot, tmp_path, monkeypatch, instant_result, kind, fault
 ) -> None:
-    """The real instant result; Export PLY/.splat into a bad folder: "Export failed" with one line
-    naming the file, nothing partial, the earlier file intact; then exporting elsewhere works."""
+    """The real instant result; Export PLY/.splat/SPZ/compressed PLY into a bad folder: "Export
+    failed" with one line naming the file, nothing partial, the earlier file intact; then exporting
+    elsewhere works."""
     window = _gui_with(gui_window, instant_result, qtbot)
-    slot, name, what = GUI_EXPORTS[kind]
+    slot, name, what, after = GUI_EXPORTS[kind]
     bad = tmp_path / "bad"
     before = _earlier(bad, name)
     asked = _choose(monkeypatch, bad / name)
+    hits: list[str] = []
     if fault == "unwritable":
         unwritable(monkeypatch, bad)
     else:
-        fault_while_writing(monkeypatch, bad, Path(name).stem, 200_000)
-    getattr(window, slot)()
+        hits = fault_while_writing(monkeypatch, bad, name.split(".")[0], after)
+    _ask(window, slot)
+    assert fault == "unwritable" or hits, "the disk fault never fired"
     dialog = window.last_failure_dialog
     assert dialog is not None and dialog.windowTitle() == "Export failed"
     assert_message(dialog.reason_label.text(), str(bad / name), DENIED if fault == "unwritable" else NO_SPACE)
@@ -656,7 +667,7 @@ def test_gui_export_failure_then_a_good_export(
     _choose(monkeypatch, good / name)
     window.last_failure_dialog = None
     with qtbot.waitSignal(window.export_done, timeout=10000):
-        getattr(window, slot)()
+        _ask(window, slot)
     assert window.last_failure_dialog is None
     assert f"Exported {what}" in window.status_message.text()
     assert (good / name).stat().st_size > 0
