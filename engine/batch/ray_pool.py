@@ -14,6 +14,7 @@ all. Ray is imported only here, and only when ``--ray`` is used (``pip install .
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -28,6 +29,8 @@ from engine.settings import EngineConfig
 
 MAX_ATTEMPTS = 3
 """A photo whose worker dies is tried at most this many times in all."""
+KILL_WAIT_SECONDS = 30.0
+"""How long an interrupted batch waits for its killed actors to stop writing."""
 ACTOR_PREFIX = "facelift-worker"
 """Actors are named ``facelift-worker-<run>-<n>`` (``ray list actors`` shows them)."""
 INSTALL_HINT = "pip install 'facelift-desktop[cluster]'"
@@ -69,6 +72,8 @@ def connect(address: str) -> Callable[[], None]:
     if ray.is_initialized():
         return lambda: None
     options: dict[str, Any] = {"log_to_driver": False, "logging_level": "ERROR"}
+    # A Ray that this command may start itself sends no usage statistics unless the user asks.
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     try:
         if address == "auto":
             ray.init(**options)
@@ -246,6 +251,8 @@ def run_on_ray(
     finally:
         if pool is not None:
             pool.kill_all()
+        if running:  # their actors are dying: wait until they are gone before cleaning up after them
+            ray.wait(list(running), num_returns=len(running), timeout=KILL_WAIT_SECONDS)
         for _, job in running.values():
             remove_staging(job.out_dir)
         disconnect()

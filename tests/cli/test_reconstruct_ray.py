@@ -10,6 +10,7 @@ photo leaves nothing partial and the photo completes on a retry. Skipped when Ra
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -33,6 +34,7 @@ BAD = "photo2_corrupt.jpg"
 def local_ray():
     """One local Ray instance with 2 CPUs for the whole module (starting one takes seconds);
     "local": a new one even when a cluster runs on this machine (``ray start``)."""
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level="ERROR")
     yield ray
     ray.shutdown()
