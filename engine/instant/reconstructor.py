@@ -1,14 +1,19 @@
-"""InstantReconstructor: one prepared photo -> a closed Gaussian head, offline, in ~1 s on CPU.
+"""InstantReconstructor: one prepared photo -> a closed head (Gaussians + mesh), offline, on CPU.
 
 Stages (progress stage "instant", cancel checked between them):
 1. mesh     - mediapipe face mesh (478 refined landmarks) on the 512 crop;
-2. depth    - front/back depth of the whole foreground (geometry.py);
-3. surface  - one Gaussian per foreground pixel on the front camera's rays (photo colours);
-4. closure  - the back layer and the columns that close sides and gaps (colours.py);
+2. head     - front/back depth of the whole foreground (geometry.py) and the closed head
+              surface fitted to it (head_mesh.py);
+3. front    - one flat Gaussian per pixel where the front camera sees the surface squarely
+              (photo colours), camera-facing discs on the matte's soft edge;
+4. surface  - flat discs covering the rest of the mesh (surface_splats.py): sides, back, under
+              the chin; photo colours where the photo sees them, synthesised ones elsewhere;
 5. assemble - stored 3DGS parameters in the FaceLift world frame.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -16,30 +21,33 @@ from scipy import ndimage
 from engine.api import CancelToken, ProgressCallback, ProgressEvent, no_progress
 from engine.errors import InputError
 from engine.gaussians import Gaussians
-from engine.instant.colors import back_colors
+from engine.instant.colors import UnseenColours, unseen_colours
+from engine.instant.deconvolve import DILATION, solve_colours
 from engine.instant.geometry import CHIN, DepthLayers, FrontCamera, foreground_depth, front_camera
-from engine.instant.splats import (
-    COLUMN_OPACITY,
-    Parts,
-    segments,
-    surface_layer,
-    to_gaussians,
-)
+from engine.instant.head_mesh import INSET_PX, HeadMesh, build_head_mesh
+from engine.instant.splats import Parts, surface_layer, to_gaussians
+from engine.instant.surface_splats import sample_surface
 
-STAGES = ("mesh", "depth", "surface", "closure", "assemble")
+STAGES = ("mesh", "head", "front", "surface", "assemble")
 SOLID_ALPHA = 0.5
 MIN_ALPHA = 0.02
 OVERLAP = 1.6  # how many discs cover a pixel's centre, roughly (opacity compensation)
-BACK_STRIDE = 2
-CLOSURE_INSET = 4  # pixels
-BACK_INSET = 2  # pixels further in: the back discs are wider
-WALL_STEP = 2.5  # footprints between wall needles along a ray (they are long along it)
-GAP_STEPS = 3.0  # depth steps below this many footprints are bridged by the discs themselves
+FACING_MIN = 0.3  # cos of the angle to the camera below which the mesh discs take over
 EDGE_SHIFT = 0.7  # px: the discs and the rasteriser's blur widen the matte by about this much
-SHARPEN = 0.6  # pre-compensates the splats' own blur (disc overlap + the rasteriser's 0.3 px^2)
-SHARPEN_SIGMA = 0.8
-BACK_OPACITY = 0.99
-BACK_SIGMA = 0.65  # of the back layer's (coarser) step: opaque from behind
+FRONT_SIGMA = 0.65  # disc size, in steps to the next pixel: closes the surface at 2x magnification
+SOLVE_ITERATIONS = 8  # conjugate-gradient steps of the colour solve (deconvolve.py)
+SURFACE_SPACING_PX = 3.0  # between mesh discs, in front-camera pixels at the mid-plane
+SURFACE_OPACITY = 0.99
+SOLID_OPACITY = 0.99  # front discs inside the outline (with the overlap: opaque)
+VISIBLE_TOL_PX = 6.0  # a mesh point this close behind the front depth is what the photo shows
+
+
+@dataclass(frozen=True)
+class InstantHead:
+    """The instant engine's result: Gaussians and the fitted mesh, both in the FaceLift frame."""
+
+    gaussians: Gaussians
+    mesh: HeadMesh
 
 
 class InstantReconstructor:
@@ -56,6 +64,15 @@ class InstantReconstructor:
         cancel: CancelToken | None = None,
     ) -> Gaussians:
         """Gaussians (FaceLift world: +Z up, face toward -Y) for an engine.preprocess.Prepared."""
+        return self.run_head(prepared, on_progress, cancel).gaussians
+
+    def run_head(
+        self,
+        prepared: object,
+        on_progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> InstantHead:
+        """The Gaussians and the closed head mesh for an engine.preprocess.Prepared."""
         from engine.preprocess import mediapipe_graphs as mpg
 
         image = np.asarray(getattr(prepared, "image", None))
@@ -80,133 +97,154 @@ class InstantReconstructor:
             alpha = mpg.segment_person(image)
         alpha = np.clip(np.asarray(alpha, dtype=np.float64), 0.0, 1.0)
 
-        stage(1, "estimating depth")
+        stage(1, "fitting the head surface")
         solid = ndimage.binary_fill_holes(alpha > SOLID_ALPHA)
         if solid.sum() < 64:
             raise InputError("instant engine: the image has almost no foreground to reconstruct")
         layers = foreground_depth(solid, self.camera, landmarks, mpg.mesh_triangles())
+        mesh = build_head_mesh(layers, self.camera)
 
         stage(2, "placing the visible surface")
         rgb = image.astype(np.float64) / 255.0
         parts = Parts.new()
-        self._front_surface(parts, layers, rgb, alpha)
+        front_ok = self._front_surface(parts, layers, rgb, alpha)
 
-        stage(3, "closing the back and sides")
+        stage(3, "covering the head")
         chin = (
             float(landmarks[CHIN, 1])
             if landmarks is not None
             else layers.head.centre_px[1] + layers.head.radii_px[1]
         )
-        back_rgb = back_colors(rgb, layers.mask, layers.face, chin, 2.0 * layers.head.radii_px[0])
-        self._closure(parts, layers, _inner_colours(rgb, alpha), back_rgb)
+        inner = _inner_colours(rgb, alpha)
+        unseen = unseen_colours(inner, layers.mask, layers.face, chin, 2.0 * layers.head.radii_px[0])
+        mesh = self._head_surface(parts, mesh, layers, front_ok, inner, unseen)
 
         stage(4, "assembling Gaussians")
         result = to_gaussians(parts)
         on_progress(ProgressEvent("instant", total, total, f"{len(result)} Gaussians"))
-        return result
+        return InstantHead(result, mesh)
 
     # ----------------------------------------------------------------------------------
 
     def _world_grid(self, depth: np.ndarray) -> np.ndarray:
         return self.camera.to_world(self.camera.rays() * depth[:, :, None])
 
-    def _front_surface(self, parts: Parts, layers: DepthLayers, rgb: np.ndarray, alpha: np.ndarray) -> None:
+    def _front_surface(
+        self, parts: Parts, layers: DepthLayers, rgb: np.ndarray, alpha: np.ndarray
+    ) -> np.ndarray:
+        """One disc per pixel where the surface faces the camera; returns that mask (H,W)."""
         cam = self.camera
         # Soft matte edges outside the solid take the depth of the nearest solid pixel.
         _, (iy, ix) = ndimage.distance_transform_edt(~layers.mask, return_indices=True)
         depth = layers.front[iy, ix]
-        near_solid = ndimage.binary_dilation(layers.mask, iterations=3)
-        valid = layers.mask | ((alpha > MIN_ALPHA) & near_solid)
         points = self._world_grid(depth)
+        facing = _facing(points, layers.mask, cam)
+        front_ok = layers.mask & (facing > FACING_MIN)
+        near_solid = ndimage.binary_dilation(layers.mask, iterations=3)
+        # The matte's soft fringe and the pixels where the surface turns away (where the mesh's
+        # coarser outline falls short, or its discs would be seen at a grazing angle) get discs
+        # turned to the camera: edge-on from the side.
+        fringe = ((alpha > MIN_ALPHA) & near_solid & ~layers.mask) | (layers.mask & ~front_ok)
+        valid = front_ok | fringe
         footprint = depth / cam.fx
-        toward = cam.c2w[:3, 3] - 0.0  # normals face the camera
+        toward = cam.c2w[:3, 3] / np.linalg.norm(cam.c2w[:3, 3])  # normals face the camera
         # Outside the closed solid (the matte's fringe) discs face the camera: they only
-        # matter to the front view and would show as a pale line from the side.
-        fringe = ~ndimage.binary_erosion(layers.mask, iterations=CLOSURE_INSET)
+        # matter to the front view.
         axes = (cam.c2w[:3, 0], cam.c2w[:3, 1])
         xyz, scales, quats = surface_layer(
-            points, valid, footprint, toward / np.linalg.norm(toward), facing=fringe, screen_axes=axes
+            points, valid, footprint, toward, FRONT_SIGMA, facing=fringe, screen_axes=axes
         )
-        colour = _sharpened(_uncomposited(rgb, alpha), alpha)[valid]
-        opacity = 1.0 - (1.0 - np.minimum(_pulled_in(alpha)[valid], 0.995)) ** (1.0 / OVERLAP)
+        # The discs outside the solid take the nearest solid colour: un-compositing the fringe is unreliable
+        # and would draw a pale line on the head's side.
+        outside = fringe & ~layers.mask
+        start = np.where(outside[:, :, None], _inner_colours(rgb, alpha), _uncomposited(rgb, alpha))
+        op_img = 1.0 - (1.0 - np.minimum(_pulled_in(alpha), 0.995)) ** (1.0 / OVERLAP)
+        # Inside the mesh's outline the head is solid: a partial matte there would let the
+        # mesh's far side show through. Only the outer edge keeps the matte's softness.
+        core = ndimage.binary_erosion(layers.mask, iterations=INSET_PX)
+        op_img = np.where(core, SOLID_OPACITY, op_img)
+        op_img = np.where(valid, op_img, 0.0)
+        solved = solve_colours(
+            rgb, start, valid, depth, op_img, valid, FRONT_SIGMA**2 + DILATION, iterations=SOLVE_ITERATIONS
+        )
+        colour = solved[valid]
+        opacity = op_img[valid]
         parts.add(xyz, colour, scales, quats, opacity)
+        return np.asarray(front_ok)
 
-    def _closure(self, parts: Parts, layers: DepthLayers, rgb: np.ndarray, back_rgb: np.ndarray) -> None:
-        cam = self.camera
-        # Closure stays a few pixels inside the silhouette, under the opaque part of the front
-        # layer, so it never shows through the soft matte edge in the front view.
-        mask = ndimage.binary_erosion(layers.mask, iterations=CLOSURE_INSET)
-        back_mask = ndimage.binary_erosion(mask, iterations=BACK_INSET)
-        origin = cam.c2w[:3, 3]
-        front_pts = self._world_grid(layers.front)
-        back_all = self._world_grid(layers.back)
-        fp = layers.front / cam.fx
-
-        # Back layer on every s-th pixel, facing away from the camera.
-        s = BACK_STRIDE
-        sub = (slice(s // 2, None, s), slice(s // 2, None, s))
-        bmask, bfp = back_mask[sub], (layers.back / cam.fx)[sub] * s
-        xyz, scales, quats = surface_layer(
-            back_all[sub], bmask, bfp, -origin / np.linalg.norm(origin), BACK_SIGMA
-        )
-        parts.add(xyz, back_rgb[sub][bmask], scales, quats, np.full(len(xyz), BACK_OPACITY))
-
-        # Steep slopes: needles from a deeper pixel to its nearer neighbour (front), and from
-        # a nearer back pixel to its deeper neighbour (back, on the coarse grid).
-        self._gap_needles(parts, front_pts, layers.front, mask, rgb, fp, nearer=True)
-        self._gap_needles(parts, back_all[sub], layers.back[sub], bmask, back_rgb[sub], bfp, nearer=False)
-
-        # Side walls along the rays of the silhouette's edge, front colour to back colour.
-        edge = mask & ~ndimage.binary_erosion(mask, border_value=0)
-        xyz, col, scales, quats = segments(
-            front_pts[edge], back_all[edge], rgb[edge], back_rgb[edge], fp[edge], ease=True, step=WALL_STEP
-        )
-        parts.add(xyz, col, scales, quats, np.full(len(xyz), COLUMN_OPACITY))
-
-    @staticmethod
-    def _gap_needles(
+    def _head_surface(
+        self,
         parts: Parts,
-        points: np.ndarray,
-        depth: np.ndarray,
-        mask: np.ndarray,
+        mesh: HeadMesh,
+        layers: DepthLayers,
+        front_ok: np.ndarray,
         rgb: np.ndarray,
-        footprint: np.ndarray,
-        nearer: bool,
-    ) -> None:
-        """Fill the gap between each pixel and each 4-neighbour that is more than GAP_STEPS
-        footprints nearer (``nearer``) or farther away; each gap is filled once, from one side.
-        Smaller steps are already bridged by the stretched surface discs."""
-        h, w = mask.shape
-        for dy, dx in ((0, 1), (0, -1), (1, 0), (-1, 0)):
-            ys, xs = np.nonzero(mask)
-            qy, qx = ys + dy, xs + dx
-            inside = (qy >= 0) & (qy < h) & (qx >= 0) & (qx < w)
-            ys, xs, qy, qx = ys[inside], xs[inside], qy[inside], qx[inside]
-            ok = mask[qy, qx]
-            diff = depth[ys, xs] - depth[qy, qx]
-            step = GAP_STEPS * footprint[ys, xs]
-            ok &= (diff > step) if nearer else (-diff > step)
-            ys, xs, qy, qx = ys[ok], xs[ok], qy[ok], qx[ok]
-            xyz, col, scales, quats = segments(
-                points[ys, xs], points[qy, qx], rgb[ys, xs], rgb[qy, qx], footprint[ys, xs]
-            )
-            parts.add(xyz, col, scales, quats, np.full(len(xyz), COLUMN_OPACITY))
+        unseen: UnseenColours,
+    ) -> HeadMesh:
+        """Discs on every triangle the front layer does not cover; vertex colours for the mesh."""
+        cam = self.camera
+        vis_w = self._photo_weight(mesh.vertices, mesh.normals, layers)
+        uv = self._project(mesh.vertices)
+        covered = vis_w >= 1.0
+        covered &= _lookup(front_ok.astype(np.float64), uv) > 0.5
+        todo = ~covered[mesh.faces].all(axis=1)
+        spacing = SURFACE_SPACING_PX * cam.pixel_world
+        xyz, scales, quats, normals = sample_surface(mesh.vertices, mesh.faces[todo], mesh.normals, spacing)
+        colour = self._colour_at(xyz, normals, layers, rgb, unseen)
+        parts.add(xyz, colour, scales, quats, np.full(len(xyz), SURFACE_OPACITY))
+        return mesh.with_colours(self._colour_at(mesh.vertices, mesh.normals, layers, rgb, unseen))
+
+    def _project(self, xyz: np.ndarray) -> np.ndarray:
+        """(N,2) front-camera pixel coordinates (pixel centres at i + 0.5) of world points."""
+        cam = self.camera
+        local = (xyz - cam.c2w[:3, 3]) @ cam.c2w[:3, :3]
+        z = np.maximum(local[:, 2], 1e-6)
+        return np.stack([cam.fx * local[:, 0] / z + cam.cx, cam.fy * local[:, 1] / z + cam.cy], axis=1)
+
+    def _photo_weight(self, xyz: np.ndarray, normals: np.ndarray, layers: DepthLayers) -> np.ndarray:
+        """(N,) in [0,1]: how much the photo shows each surface point (visible, and facing)."""
+        cam = self.camera
+        local = (xyz - cam.c2w[:3, 3]) @ cam.c2w[:3, :3]
+        uv = self._project(xyz)
+        front = _lookup(layers.front, uv)
+        visible = local[:, 2] <= front + VISIBLE_TOL_PX * cam.pixel_world
+        to_cam = cam.c2w[:3, 3] - xyz
+        to_cam /= np.linalg.norm(to_cam, axis=1, keepdims=True)
+        facing = (normals * to_cam).sum(axis=1)
+        return np.asarray(visible * np.clip(facing / FACING_MIN, 0.0, 1.0))
+
+    def _colour_at(
+        self,
+        xyz: np.ndarray,
+        normals: np.ndarray,
+        layers: DepthLayers,
+        rgb: np.ndarray,
+        unseen: UnseenColours,
+    ) -> np.ndarray:
+        """(N,3) colours: the photo's where it shows the point, the synthesised ones elsewhere
+        (laid around the head by azimuth, one photo pixel per pixel of arc at the head's radius)."""
+        w = self._photo_weight(xyz, normals, layers)[:, None]
+        uv = self._project(xyz)
+        photo = np.stack([_lookup(rgb[:, :, c], uv) for c in range(3)], axis=1)
+        arc = (np.arctan2(xyz[:, 0], -xyz[:, 1]) + np.pi) * layers.head.radii_px[0]
+        hidden = unseen(uv[:, 1], arc)
+        return np.asarray(w * photo + (1.0 - w) * hidden)
 
 
-def _neighbour_extrema(depth: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Min and max of the 4-neighbours' depth within the mask (own depth where none)."""
-    lo = depth.copy()
-    hi = depth.copy()
-    for axis in (0, 1):
-        for shift in (1, -1):
-            nd = np.roll(depth, shift, axis=axis)
-            nm = np.roll(mask, shift, axis=axis)
-            edge = [slice(None), slice(None)]
-            edge[axis] = slice(0, 1) if shift == 1 else slice(-1, None)
-            nm[tuple(edge)] = False
-            lo = np.where(nm, np.minimum(lo, nd), lo)
-            hi = np.where(nm, np.maximum(hi, nd), hi)
-    return lo, hi
+def _facing(points: np.ndarray, mask: np.ndarray, cam: FrontCamera) -> np.ndarray:
+    """(H,W) cos of the angle between the depth map's surface normal and the view ray."""
+    gx = np.gradient(points, axis=1)
+    gy = np.gradient(points, axis=0)
+    n = np.cross(gx, gy)
+    n /= np.maximum(np.linalg.norm(n, axis=2, keepdims=True), 1e-12)
+    ray = points - cam.c2w[:3, 3]
+    ray /= np.maximum(np.linalg.norm(ray, axis=2, keepdims=True), 1e-12)
+    return np.asarray(np.abs((n * ray).sum(axis=2)))
+
+
+def _lookup(img: np.ndarray, uv: np.ndarray) -> np.ndarray:
+    """Bilinear lookup of an (H,W) image at (N,2) pixel coordinates (centres at i + 0.5)."""
+    return np.asarray(ndimage.map_coordinates(img, [uv[:, 1] - 0.5, uv[:, 0] - 0.5], order=1, mode="nearest"))
 
 
 def _inner_colours(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
@@ -224,19 +262,6 @@ def _uncomposited(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     a = alpha[:, :, None]
     colour = (rgb - (1.0 - a)) / np.maximum(a, 1e-3)
     return np.asarray(np.where(a > 0.05, np.clip(colour, 0.0, 1.0), rgb))
-
-
-def _sharpened(colour: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """Unsharp mask over the foreground only (the blur never mixes in the white background)."""
-    if SHARPEN <= 0:
-        return colour
-    w = (alpha > 0.5).astype(np.float64)
-    sig = (SHARPEN_SIGMA, SHARPEN_SIGMA, 0.0)
-    blur = ndimage.gaussian_filter(colour * w[:, :, None], sig) / np.maximum(
-        ndimage.gaussian_filter(w, SHARPEN_SIGMA)[:, :, None], 1e-6
-    )
-    out = colour + SHARPEN * (colour - blur) * w[:, :, None]
-    return np.asarray(np.clip(out, 0.0, 1.0))
 
 
 def _pulled_in(alpha: np.ndarray) -> np.ndarray:

@@ -1,12 +1,9 @@
-"""Gaussians from depth layers: surface discs per pixel, and columns that close the solid.
+"""Per-pixel surface discs of a depth layer, and the collection of activated parameters.
 
-- A surface layer puts one Gaussian on each pixel's ray at the layer's depth. Its covariance
-  is k^2 (a a^T + b b^T) + e^2 n n^T with a, b the surface's steps to the next pixel in u and
-  v: the disc covers its pixel's patch of surface (flattened along the normal n).
-- Needles fill what a layer leaves open when seen from the side: straight from a pixel's
-  surface point to its neighbour's where the surface is steep, and from the front to the back
-  layer along the rays on the silhouette's edge (the side walls). They are thin across, so a
-  stack of them seen end-on from the front camera stays inside its pixel.
+A surface layer puts one Gaussian on each pixel's ray at the layer's depth. Its covariance is
+k^2 (a a^T + b b^T) + e^2 n n^T with a, b the surface's steps to the next pixel in u and v: the
+disc covers its pixel's patch of surface (flattened along the normal n), and projects to the
+front camera as a round Gaussian of k pixels whatever the slope.
 """
 
 from __future__ import annotations
@@ -21,10 +18,7 @@ from engine.sh import SH_C0
 
 SURFACE_SIGMA = 0.4  # of the step to the next pixel
 NORMAL_SIGMA = 0.08  # of the pixel footprint
-MAX_STEP = 3.0  # a disc spans at most this many footprints; steeper parts get columns
-COLUMN_SIGMA = 0.62  # of the step between needles along a gap
-NEEDLE_WIDTH = 0.35  # of the pixel footprint
-COLUMN_OPACITY = 0.95
+MAX_STEP = 3.0  # a disc spans at most this many footprints (steeper parts: the mesh's discs)
 
 
 @dataclass
@@ -101,7 +95,7 @@ def surface_layer(
     # Isolated pixels (no neighbour along an axis): a pixel-sized patch facing the camera.
     a = np.where(np.linalg.norm(a, axis=1, keepdims=True) < 1e-9, fp * np.array([1.0, 0.0, 0.0]), a)
     b = np.where(np.linalg.norm(b, axis=1, keepdims=True) < 1e-9, fp * np.array([0.0, 0.0, -1.0]), b)
-    # Cap very steep steps: the columns close those gaps instead of huge smeared discs.
+    # Cap very steep steps: the mesh's discs cover those parts instead of huge smeared discs.
     for v in (a, b):
         length = np.linalg.norm(v, axis=1, keepdims=True)
         v *= np.minimum(1.0, MAX_STEP * fp / np.maximum(length, 1e-12))
@@ -135,58 +129,6 @@ def surface_layer(
         axis=1,
     )
     return points[valid], scales, matrix_to_quat(rot)
-
-
-def segments(
-    p0: np.ndarray,
-    p1: np.ndarray,
-    c0: np.ndarray,
-    c1: np.ndarray,
-    footprint: np.ndarray,
-    ease: bool = False,
-    step: float = 1.0,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Needle Gaussians filling the straight gaps p0 -> p1 (both (N,3)), ends excluded.
-
-    One needle per ``step`` footprints of length, along the segment (sigma COLUMN_SIGMA of the
-    step) and thin across it (NEEDLE_WIDTH footprints), so a stack seen end-on stays inside
-    its pixel. Colours go from c0 to c1 (smoothstep in the middle 40 % when ``ease``).
-    Returns (xyz (M,3), rgb (M,3), scales (M,3), quats (M,4)).
-    """
-    delta = p1 - p0
-    length = np.linalg.norm(delta, axis=1)
-    count = np.clip(np.floor(length / (step * footprint) - 0.5), 0, 400).astype(np.int64)
-    idx = np.repeat(np.arange(len(p0)), count)
-    if len(idx) == 0:
-        z3 = np.zeros((0, 3))
-        return z3, z3, z3, np.zeros((0, 4))
-    starts = np.cumsum(count) - count
-    k = np.arange(len(idx)) - np.repeat(starts, count) + 1
-    t = k / (count[idx] + 1.0)
-    xyz = p0[idx] + t[:, None] * delta[idx]
-    w = t
-    if ease:
-        w = np.clip((t - 0.3) / 0.4, 0.0, 1.0)
-        w = w * w * (3.0 - 2.0 * w)
-    rgb = (1.0 - w[:, None]) * c0[idx] + w[:, None] * c1[idx]
-    direction = delta / np.maximum(length, 1e-12)[:, None]
-    along = COLUMN_SIGMA * length / (count + 1.0)
-    scales = np.stack([along, NEEDLE_WIDTH * footprint, NEEDLE_WIDTH * footprint], axis=1)[idx]
-    return xyz, rgb, scales, x_axis_to(direction)[idx]
-
-
-def x_axis_to(d: np.ndarray) -> np.ndarray:
-    """(N,4) unit quaternions (w,x,y,z) turning +x onto the unit directions d (N,3), up to
-    sign (a needle is symmetric, so -d is as good as d)."""
-    d = np.where(d[:, :1] < 0, -d, d)
-    q = np.stack([1.0 + d[:, 0], np.zeros(len(d)), -d[:, 2], d[:, 1]], axis=1)
-    return np.asarray(q / np.linalg.norm(q, axis=1, keepdims=True))
-
-
-def identity_quats(n: int) -> np.ndarray:
-    q = np.zeros((n, 4))
-    q[:, 0] = 1.0
-    return q
 
 
 def to_gaussians(parts: Parts) -> Gaussians:

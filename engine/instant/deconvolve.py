@@ -1,0 +1,143 @@
+"""Solve the front layer's colours so its render from the input camera reproduces the photo.
+
+The front layer has one disc per pixel, centred on the pixel; projected, each is a Gaussian of
+variance SIGMA2 = k^2 + 0.3 px^2 (its in-plane size k, in pixels because its axes are the steps
+to the next pixels, plus the rasteriser's dilation). With geometry and opacities fixed the
+render is linear in the colours: pixel p = sum_q w_pq c_q + T_p bg, w from 3DGS's front-to-back
+blending of the discs q in p's (2R+1)^2 neighbourhood in depth order (alpha = min(0.99,
+o exp(-|p-q|^2 / 2 SIGMA2)), skipped below 1/255). A few conjugate-gradient steps on
+||W c - (target - T bg)||^2 (CGLS) undo the blur ("deconvolution"), then the colours are
+clipped to what a Gaussian can show (>= 0; the rasteriser clamps negatives).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+ALPHA_MAX = 0.99
+ALPHA_MIN = 1.0 / 255.0
+DILATION = 0.3
+RADIUS = 1  # neighbourhood (2R+1)^2; a disc two pixels away adds < 3 % (k = 0.5)
+
+
+def _offsets(radius: int) -> list[tuple[int, int]]:
+    return [(dy, dx) for dy in range(-radius, radius + 1) for dx in range(-radius, radius + 1)]
+
+
+def _shift(img: np.ndarray, dy: int, dx: int) -> np.ndarray:
+    """out[y, x] = img[y + dy, x + dx] (zero outside)."""
+    out = np.zeros_like(img)
+    dst, src = _slices(img.shape[0], img.shape[1], dy, dx)
+    out[dst] = img[src]
+    return out
+
+
+def blend_weights(
+    present: np.ndarray, depth: np.ndarray, opacity: np.ndarray, sigma2: float, radius: int = RADIUS
+) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
+    """Blending weights of the per-pixel discs.
+
+    present (H,W) bool: pixels that have a disc; depth, opacity (H,W). Returns
+    (weights (K,H,W): weight of the disc at offset k for pixel p, transmittance T (H,W) left
+    behind the layer, offsets [(dy, dx)] * K).
+    """
+    offs = _offsets(radius)
+    k = len(offs)
+    h, w = present.shape
+    alpha = np.zeros((k, h, w), np.float32)
+    z = np.full((k, h, w), np.inf, np.float32)
+    for i, (dy, dx) in enumerate(offs):
+        a = opacity * np.exp(-(dy * dy + dx * dx) / (2.0 * sigma2))
+        a = np.minimum(a, ALPHA_MAX) * present
+        a = np.where(a < ALPHA_MIN, 0.0, a)
+        alpha[i] = _shift(a, dy, dx)
+        z[i] = np.where(_shift(present, dy, dx), _shift(depth, dy, dx), np.inf)
+    order = np.argsort(z, axis=0, kind="stable")
+    a_sorted = np.take_along_axis(alpha, order, axis=0)
+    t_before = np.cumprod(np.concatenate([np.ones((1, h, w), np.float32), 1.0 - a_sorted[:-1]]), axis=0)
+    w_sorted = a_sorted * t_before
+    weights = np.zeros_like(w_sorted)
+    np.put_along_axis(weights, order, w_sorted, axis=0)
+    trans = t_before[-1] * (1.0 - a_sorted[-1])
+    return weights, trans, offs
+
+
+def _slices(h: int, w: int, dy: int, dx: int) -> tuple[tuple[slice, slice], tuple[slice, slice]]:
+    """(destination, source) windows with out[dst] = img[src] for out[y, x] = img[y + dy, x + dx]."""
+    ys, yd = (slice(dy, h), slice(0, h - dy)) if dy >= 0 else (slice(0, h + dy), slice(-dy, h))
+    xs, xd = (slice(dx, w), slice(0, w - dx)) if dx >= 0 else (slice(0, w + dx), slice(-dx, w))
+    return (yd, xd), (ys, xs)
+
+
+def _forward(c: np.ndarray, weights: np.ndarray, offs: list[tuple[int, int]]) -> np.ndarray:
+    """(H,W,3) render of colours c (H,W,3): sum over offsets of w_k(p) c(p + off_k)."""
+    out = np.zeros_like(c)
+    h, w = c.shape[:2]
+    for i, (dy, dx) in enumerate(offs):
+        dst, src = _slices(h, w, dy, dx)
+        out[dst] += weights[i][dst][:, :, None] * c[src]
+    return out
+
+
+def _adjoint(r: np.ndarray, weights: np.ndarray, offs: list[tuple[int, int]]) -> np.ndarray:
+    """The transpose of _forward applied to a residual r (H,W,3)."""
+    out = np.zeros_like(r)
+    h, w = r.shape[:2]
+    for i, (dy, dx) in enumerate(offs):
+        dst, src = _slices(h, w, dy, dx)
+        out[src] += weights[i][dst][:, :, None] * r[dst]
+    return out
+
+
+def solve_colours(
+    target: np.ndarray,
+    start: np.ndarray,
+    present: np.ndarray,
+    depth: np.ndarray,
+    opacity: np.ndarray,
+    fit: np.ndarray,
+    sigma2: float,
+    iterations: int = 8,
+    background: float = 1.0,
+    upper: float = 1.6,
+) -> np.ndarray:
+    """(H,W,3) colours of the per-pixel discs whose render matches ``target`` on ``fit``.
+
+    target (H,W,3) [0,1] the photo; start (H,W,3) initial colours; present (H,W) bool discs;
+    depth, opacity (H,W); fit (H,W) bool pixels to match. Work is cropped to the discs'
+    bounding box. Colours are clipped to [0, upper] (above 1 lets a bright line keep its
+    contrast after the blur).
+    """
+    ys, xs = np.nonzero(present)
+    if len(ys) == 0:
+        return start
+    m = 3
+    y0, y1 = max(ys.min() - m, 0), min(ys.max() + m + 1, present.shape[0])
+    x0, x1 = max(xs.min() - m, 0), min(xs.max() + m + 1, present.shape[1])
+    box = (slice(y0, y1), slice(x0, x1))
+    pres = present[box]
+    weights, trans, offs = blend_weights(
+        pres, depth[box].astype(np.float32), opacity[box].astype(np.float32), sigma2
+    )
+    f = (fit[box] & (trans < 0.5))[:, :, None].astype(np.float32)
+    b = (target[box] - trans[:, :, None] * background).astype(np.float32) * f
+    c = start[box].astype(np.float32) * pres[:, :, None]
+    r = b - _forward(c, weights, offs) * f
+    s = _adjoint(r, weights, offs) * pres[:, :, None]
+    p = s.copy()
+    gamma = float((s * s).sum())
+    for _ in range(iterations):
+        q = _forward(p, weights, offs) * f
+        qq = float((q * q).sum())
+        if qq <= 1e-20 or gamma <= 1e-20:
+            break
+        step = gamma / qq
+        c += step * p
+        r -= step * q
+        s = _adjoint(r, weights, offs) * pres[:, :, None]
+        g_new = float((s * s).sum())
+        p = s + (g_new / gamma) * p
+        gamma = g_new
+    out = start.astype(np.float64).copy()
+    out[box] = np.where(pres[:, :, None], np.clip(c, 0.0, upper), out[box])
+    return out
