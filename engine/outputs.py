@@ -22,8 +22,16 @@ from engine.errors import OutputError
 from engine.gaussians import Gaussians
 from engine.settings import RENDER_SIZE, TURNTABLE_FPS, TURNTABLE_FRAMES
 
-OUTPUT_FILES: tuple[str, ...] = ("input.png", "multiview.png", "gaussians.ply", "output.png", "turntable.mp4")
-"""Everything ``write_outputs`` may write into an output folder (multiview.png: FaceLift only)."""
+OUTPUT_FILES: tuple[str, ...] = (
+    "input.png",
+    "multiview.png",
+    "gaussians.ply",
+    "output.png",
+    "turntable.mp4",
+    "mesh.glb",
+)
+"""Everything ``write_outputs`` may write into an output folder (multiview.png: FaceLift only;
+mesh.glb = engine.io.formats.HEAD_MESH_NAME, when asked for)."""
 
 
 def extra_format_file(name: str) -> str | None:
@@ -109,6 +117,7 @@ def write_outputs(
     cancel: CancelToken | None = None,
     formats: Sequence[str] = (),
     marker: Callable[[Path], Path] | None = None,
+    mesh: bool = False,
 ) -> dict[str, Path]:
     """Write a result's output folder; returns {file name: path}.
 
@@ -119,7 +128,10 @@ def write_outputs(
     ``result.info["unfiltered_gaussians"]`` when present, as the reference does), turntable.mp4
     (filtered set; ``turntable_frames`` frames at ``fps``, render_size square, H.264 yuv420p;
     0 frames skips it). ``formats``: engine.io.formats names to write the filtered head in as
-    well (:func:`extra_format_file` names the files; meshes are fused from the Gaussians).
+    well (:func:`extra_format_file` names the files; meshes are the head's own ``result.mesh``
+    when it has one, else fused from the Gaussians). ``mesh``: also mesh.glb, the head's own
+    mesh (or a fused one) in the FaceLift frame (+Z up), as ``facelift export`` and the window
+    read it back; an overwrite without it removes an earlier run's mesh.glb.
     ``marker``: called with the staging folder once every file is staged; it writes a
     completion marker there (engine.batch.complete) and returns its path. The marker is moved
     into place last, and an old one is removed before anything is replaced, so a marker only
@@ -147,7 +159,7 @@ def write_outputs(
         raise OutputError(f"{out}: cannot write ({exc.strerror or exc})") from exc
     extras = [file for name in formats if (file := extra_format_file(name)) is not None]
     steps = 3 + (result.input_image is not None) + (result.views is not None) + (turntable_frames > 0)
-    steps += len(extras)
+    steps += len(extras) + mesh
     done = 0
 
     def step(message: str) -> None:
@@ -184,7 +196,12 @@ def write_outputs(
             )
         for file in extras:
             step(file)
-            export_head(result.gaussians, staging / file, on_progress=on_progress, cancel=token)
+            export_head(
+                result.gaussians, staging / file, mesh=result.mesh, on_progress=on_progress, cancel=token
+            )
+        if mesh:
+            step("mesh.glb")
+            _write_mesh(result, staging / "mesh.glb", token)
         marker_name = marker(staging).name if marker is not None else None
         step("moving the outputs into place")
         written = _commit(staging, out, overwrite, result.views is not None, marker_name)
@@ -197,6 +214,17 @@ def write_outputs(
         raise
     on_progress(ProgressEvent("write", steps, steps, f"outputs written to {out}"))
     return written
+
+
+def _write_mesh(result: ReconstructionResult, path: Path, cancel: CancelToken) -> None:
+    from engine.io.mesh_file import save_mesh
+
+    own = result.mesh
+    if own is None:
+        from engine.mesh.fuse import head_mesh
+
+        own = head_mesh(result.gaussians, cancel=cancel)
+    save_mesh(own, path)
 
 
 def _commit(
@@ -218,6 +246,8 @@ def _commit(
                 os.replace(staging / n, out / n)
             if not has_views and overwrite:
                 (out / "multiview.png").unlink(missing_ok=True)
+            if "mesh.glb" not in names and overwrite:  # an earlier run's mesh is not this head's
+                (out / "mesh.glb").unlink(missing_ok=True)
             shutil.rmtree(staging, ignore_errors=True)
     except OSError as exc:
         raise OutputError(f"{out}: cannot move the outputs into place ({exc.strerror or exc})") from exc

@@ -34,7 +34,8 @@ class PhotoSettings:
 
     options: seed, guidance, steps, crop mode. frames / fps / size: the turntable and the
     render size (engine.outputs.write_outputs). formats: extra engine.io.formats names.
-    engine: the engine asked for ("facelift", "instant" or "auto").
+    engine: the engine asked for ("facelift", "instant" or "auto"). mesh: also write mesh.glb,
+    the head's own mesh (``facelift reconstruct --mesh``).
     """
 
     options: RunOptions
@@ -43,6 +44,7 @@ class PhotoSettings:
     size: int
     formats: tuple[str, ...] = ()
     engine: str = "auto"
+    mesh: bool = False
 
     def signature(self) -> dict[str, Any]:
         """What a completion marker records: outputs made with another signature are not the
@@ -54,6 +56,7 @@ class PhotoSettings:
             "fps": self.fps,
             "size": self.size,
             "formats": sorted(set(self.formats)),
+            **({"mesh": True} if self.mesh else {}),
         }
 
 
@@ -185,6 +188,7 @@ class PhotoWorker:
                 cancel=cancel,
                 formats=s.formats,
                 marker=marker,
+                mesh=s.mesh,
             )
         except (WeightsError, Cancelled):
             raise

@@ -64,6 +64,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_engine_options(parser)
     add_run_options(parser, reference_flags=True)
     parser.add_argument("--overwrite", action="store_true", help="replace existing outputs")
+    parser.add_argument(
+        "--mesh", action="store_true", help="also write mesh.glb, the head's triangle mesh (+Z up)"
+    )
     add_turntable_options(parser, frames_help="turntable frames, 0 = no video")
     add_batch_arguments(parser)
 
@@ -115,7 +118,13 @@ def run(args: argparse.Namespace) -> int:
         raise InputError(f"--frames must be 0 or more, got {args.frames}")
     check_render_size(args.size)
     settings = PhotoSettings(
-        run_options(args), args.frames, args.fps, args.size, formats_of(args.formats), args.engine or "auto"
+        run_options(args),
+        args.frames,
+        args.fps,
+        args.size,
+        formats_of(args.formats),
+        args.engine or "auto",
+        mesh=args.mesh,
     )
     threads = threads_of(args)
     if args.resume and args.overwrite:

@@ -69,9 +69,11 @@ class InstantEngine:
         self.load(on_progress)
         with timed(timings, "preprocess"):
             prepared = prepare(request, on_progress, cancel)
-        with timed(timings, "instant"):
-            gaussians = self.reconstruct_prepared(prepared, on_progress, cancel)
+        with timed(timings, "instant"), oom_guard("building the instant head", device="cpu"):
+            head = self._reconstructor().run_head(prepared, on_progress=on_progress, cancel=cancel)
         cancel.raise_if_cancelled()
         info = prepared_info(prepared)
-        info.update(device="cpu", unfiltered_gaussians=gaussians)
-        return make_result(self.name, prepared, gaussians, None, timings, info)
+        info.update(device="cpu", unfiltered_gaussians=head.gaussians)
+        result = make_result(self.name, prepared, head.gaussians, None, timings, info)
+        result.mesh = head.mesh.to_trimesh()  # the fitted head: exports and a later rig use it
+        return result

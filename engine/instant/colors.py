@@ -17,7 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
+HAIR_MARGIN_PX = 8  # ears and the face's edge are not hair
+HAIR_SKIN_DISTANCE = 0.2  # RGB distance from the skin's median (shadowed skin stays below it)
 MIN_STRIP = 8  # pixels a row's strip needs to be used
+MIN_HAIR_SHARE = 0.25  # of the head's width: hair rows thinner than this borrow from above
 SKIN_FALLBACK = np.array([0.78, 0.6, 0.5])
 
 
@@ -32,9 +35,9 @@ def skin_and_hair(
     core = ndimage.binary_erosion(face, iterations=6) if face.any() else face
     skin = np.median(rgb[core], axis=0) if core.sum() > 50 else SKIN_FALLBACK
     rows = np.arange(rgb.shape[0])[:, None]
-    candidates = mask & ~ndimage.binary_dilation(face, iterations=3) & (rows < chin_row)
+    candidates = mask & ~ndimage.binary_dilation(face, iterations=HAIR_MARGIN_PX) & (rows < chin_row)
     diff = np.linalg.norm(rgb - skin, axis=2)
-    return skin, candidates & (diff > 0.12)
+    return skin, candidates & (diff > HAIR_SKIN_DISTANCE)
 
 
 @dataclass(frozen=True)
@@ -58,12 +61,14 @@ class StripTable:
         return np.asarray(self.table[r, k])
 
 
-def _strips(rgb: np.ndarray, source: np.ndarray, fill: np.ndarray) -> StripTable:
-    """Strips of the ``source`` (H,W) pixels per row; short rows borrow the nearest good row
-    above (else below); no good row at all: the single colour ``fill``."""
+def _strips(
+    rgb: np.ndarray, source: np.ndarray, fill: np.ndarray, min_strip: float = MIN_STRIP
+) -> StripTable:
+    """Strips of the ``source`` (H,W) pixels per row; rows with fewer than ``min_strip`` borrow
+    the nearest good row above (else below); no good row at all: the single colour ``fill``."""
     h = rgb.shape[0]
     counts = source.sum(axis=1)
-    good = counts >= MIN_STRIP
+    good = counts >= max(min_strip, MIN_STRIP)
     k = int(max(counts.max(), MIN_STRIP))
     table = np.empty((h, k, 3))
     table[:] = fill
@@ -105,7 +110,8 @@ def unseen_colours(
     smooth = ndimage.gaussian_filter(rgb, (0.7, 0.7, 0.0))
     body_src = mask & ~ndimage.binary_dilation(face, iterations=2)
     return UnseenColours(
-        head=_strips(smooth, hair, skin),
+        # A row with only a few hair pixels (a fringe, an ear's shadow) is not the hair's texture.
+        head=_strips(smooth, hair, skin, MIN_HAIR_SHARE * head_width_px),
         body=_strips(smooth, body_src, skin),
         chin_row=chin_row,
         ramp_px=max(6.0, 0.15 * head_width_px),

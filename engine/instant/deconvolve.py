@@ -100,13 +100,15 @@ def solve_colours(
     iterations: int = 8,
     background: float = 1.0,
     upper: float = 1.6,
+    fixed: np.ndarray | None = None,
 ) -> np.ndarray:
     """(H,W,3) colours of the per-pixel discs whose render matches ``target`` on ``fit``.
 
     target (H,W,3) [0,1] the photo; start (H,W,3) initial colours; present (H,W) bool discs;
     depth, opacity (H,W); fit (H,W) bool pixels to match. Work is cropped to the discs'
     bounding box. Colours are clipped to [0, upper] (above 1 lets a bright line keep its
-    contrast after the blur).
+    contrast after the blur). ``fixed`` (H,W) bool: discs that keep their start colour (they
+    still count in the blend).
     """
     ys, xs = np.nonzero(present)
     if len(ys) == 0:
@@ -122,8 +124,10 @@ def solve_colours(
     f = (fit[box] & (trans < 0.5))[:, :, None].astype(np.float32)
     b = (target[box] - trans[:, :, None] * background).astype(np.float32) * f
     c = start[box].astype(np.float32) * pres[:, :, None]
+    free = pres if fixed is None else pres & ~fixed[box]
+    free3 = free[:, :, None]
     r = b - _forward(c, weights, offs) * f
-    s = _adjoint(r, weights, offs) * pres[:, :, None]
+    s = _adjoint(r, weights, offs) * free3
     p = s.copy()
     gamma = float((s * s).sum())
     for _ in range(iterations):
@@ -134,10 +138,10 @@ def solve_colours(
         step = gamma / qq
         c += step * p
         r -= step * q
-        s = _adjoint(r, weights, offs) * pres[:, :, None]
+        s = _adjoint(r, weights, offs) * free3
         g_new = float((s * s).sum())
         p = s + (g_new / gamma) * p
         gamma = g_new
     out = start.astype(np.float64).copy()
-    out[box] = np.where(pres[:, :, None], np.clip(c, 0.0, upper), out[box])
+    out[box] = np.where(free3, np.clip(c, 0.0, upper), out[box])
     return out

@@ -165,7 +165,15 @@ class InstantReconstructor:
         op_img = np.where(core, SOLID_OPACITY, op_img)
         op_img = np.where(valid, op_img, 0.0)
         solved = solve_colours(
-            rgb, start, valid, depth, op_img, valid, FRONT_SIGMA**2 + DILATION, iterations=SOLVE_ITERATIONS
+            rgb,
+            start,
+            valid,
+            depth,
+            op_img,
+            valid,
+            FRONT_SIGMA**2 + DILATION,
+            iterations=SOLVE_ITERATIONS,
+            fixed=outside,  # edge-on from the side: solved (over-bright) colours would draw a line
         )
         colour = solved[valid]
         opacity = op_img[valid]
