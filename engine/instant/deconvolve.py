@@ -70,22 +70,29 @@ def _slices(h: int, w: int, dy: int, dx: int) -> tuple[tuple[slice, slice], tupl
 
 
 def _forward(c: np.ndarray, weights: np.ndarray, offs: list[tuple[int, int]]) -> np.ndarray:
-    """(H,W,3) render of colours c (H,W,3): sum over offsets of w_k(p) c(p + off_k)."""
+    """(3,H,W) render of colours c (3,H,W) (channels first: the per-pixel weights broadcast
+    over the leading axis): sum over offsets of w_k(p) c(p + off_k)."""
     out = np.zeros_like(c)
-    h, w = c.shape[:2]
+    h, w = c.shape[1:]
+    tmp = np.empty_like(c)
     for i, (dy, dx) in enumerate(offs):
-        dst, src = _slices(h, w, dy, dx)
-        out[dst] += weights[i][dst][:, :, None] * c[src]
+        (yd, xd), (ys, xs) = _slices(h, w, dy, dx)
+        t = tmp[:, yd, xd]
+        np.multiply(weights[i, yd, xd], c[:, ys, xs], out=t)
+        out[:, yd, xd] += t
     return out
 
 
 def _adjoint(r: np.ndarray, weights: np.ndarray, offs: list[tuple[int, int]]) -> np.ndarray:
-    """The transpose of _forward applied to a residual r (H,W,3)."""
+    """The transpose of _forward applied to a residual r (3,H,W)."""
     out = np.zeros_like(r)
-    h, w = r.shape[:2]
+    h, w = r.shape[1:]
+    tmp = np.empty_like(r)
     for i, (dy, dx) in enumerate(offs):
-        dst, src = _slices(h, w, dy, dx)
-        out[src] += weights[i][dst][:, :, None] * r[dst]
+        (yd, xd), (ys, xs) = _slices(h, w, dy, dx)
+        t = tmp[:, yd, xd]
+        np.multiply(weights[i, yd, xd], r[:, yd, xd], out=t)
+        out[:, ys, xs] += t
     return out
 
 
@@ -121,11 +128,14 @@ def solve_colours(
     weights, trans, offs = blend_weights(
         pres, depth[box].astype(np.float32), opacity[box].astype(np.float32), sigma2
     )
-    f = (fit[box] & (trans < 0.5))[:, :, None].astype(np.float32)
-    b = (target[box] - trans[:, :, None] * background).astype(np.float32) * f
-    c = start[box].astype(np.float32) * pres[:, :, None]
+    f = (fit[box] & (trans < 0.5)).astype(np.float32)
+    b = (
+        np.ascontiguousarray((target[box] - trans[:, :, None] * background).transpose(2, 0, 1), np.float32)
+        * f
+    )
+    c = np.ascontiguousarray(start[box].transpose(2, 0, 1), np.float32) * pres
     free = pres if fixed is None else pres & ~fixed[box]
-    free3 = free[:, :, None]
+    free3 = free.astype(np.float32)
     r = b - _forward(c, weights, offs) * f
     s = _adjoint(r, weights, offs) * free3
     p = s.copy()
@@ -143,5 +153,5 @@ def solve_colours(
         p = s + (g_new / gamma) * p
         gamma = g_new
     out = start.astype(np.float64).copy()
-    out[box] = np.where(free3, np.clip(c, 0.0, upper), out[box])
+    out[box] = np.where(free[:, :, None], np.clip(c.transpose(1, 2, 0), 0.0, upper), out[box])
     return out
