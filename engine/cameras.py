@@ -98,6 +98,12 @@ def load_cameras_json(
     return CameraSet(c2w, k, width, height)
 
 
+def rig_radius(cameras: CameraSet) -> float:
+    """The mean distance of the cameras from the origin: the turntable radius of a rig (2.7 for
+    FaceLift's six)."""
+    return float(np.linalg.norm(cameras.centers.astype(np.float64), axis=1).mean())
+
+
 def facelift_cameras(width: int = REFERENCE_SIZE, height: int | None = None) -> CameraSet:
     """The six FaceLift input cameras in slot order, intrinsics scaled to width x height."""
     cams = load_cameras_json()

@@ -18,8 +18,10 @@ from pathlib import Path
 import numpy as np
 
 from engine.api import CancelToken, ProgressCallback, ProgressEvent, ReconstructionResult, no_progress
+from engine.cameras import CameraSet, rig_radius
 from engine.errors import OutputError
 from engine.gaussians import Gaussians
+from engine.geometry import ORBIT_RADIUS
 from engine.settings import RENDER_SIZE, TURNTABLE_FPS, TURNTABLE_FRAMES
 
 OUTPUT_FILES: tuple[str, ...] = (
@@ -89,12 +91,14 @@ def render_input_views(
     size: int = RENDER_SIZE,
     background: tuple[float, float, float] = (1.0, 1.0, 1.0),
     cancel: CancelToken | None = None,
+    cameras: CameraSet | None = None,
 ) -> np.ndarray:
-    """(6,size,size,3) uint8 renders from the six FaceLift input cameras, in slot order."""
+    """(V,size,size,3) uint8 renders from the input cameras in view order: ``cameras`` (a model
+    folder's, engine.weights.model_folder) or the six FaceLift ones."""
     from engine.cameras import facelift_cameras
     from engine.render import prepare, render, to_uint8
 
-    cams = facelift_cameras(size)
+    cams = facelift_cameras(size) if cameras is None else cameras.scaled(size, size)
     prep, backend = prepare(gaussians)
     out = []
     for i in range(len(cams)):
@@ -181,13 +185,18 @@ def write_outputs(
         step("output.png")
         unfiltered = result.info.get("unfiltered_gaussians", result.gaussians)
         save_png(
-            side_by_side(render_input_views(unfiltered, render_size, cancel=token)), staging / "output.png"
+            side_by_side(
+                render_input_views(unfiltered, render_size, cancel=token, cameras=result.info.get("cameras"))
+            ),
+            staging / "output.png",
         )
         if turntable_frames > 0:
             step("turntable.mp4")
+            cams: CameraSet | None = result.info.get("cameras")
             write_turntable(
                 result.gaussians,
                 staging / "turntable.mp4",
+                radius=ORBIT_RADIUS if cams is None else rig_radius(cams),
                 num_frames=turntable_frames,
                 fps=fps,
                 size=render_size,

@@ -174,6 +174,22 @@ fast: DPM-Solver++ -- good views in ~20 steps, but not the reference's for a see
 SAMPLER_STEPS: dict[SamplerName, int] = {"reference": DEFAULT_STEPS, "fast": 20}
 """The steps each sampler takes when none are asked for."""
 
+FramingName = Literal["face", "object", "none"]
+FRAMING_NAMES: tuple[FramingName, ...] = get_args(FramingName)
+DEFAULT_FRAMING: FramingName = "face"
+"""The framing of a model folder that names none (the released FaceLift model's)."""
+FRAMING_LABELS: dict[FramingName, str] = {
+    "face": "Face (FaceLift's framing)",
+    "object": "Object (centre the subject's mask)",
+    "none": "None (whole photo, padded)",
+}
+"""face: find the face and frame it like FaceLift; object: the subject's mask (the photo's own
+alpha, else a GrabCut matte) centred, its longer side scaled to target_ratio x 512; none: the whole
+photo fitted into the square with white padding."""
+DEFAULT_TARGET_RATIO = 0.6
+"""Object framing: the subject box's longer side as a fraction of the 512 px input (the
+domain-adaptation recipe's value); a model folder may set its own."""
+
 FILTER_OPACITY = 0.04
 """The reference's filters (spec §6.2): keep opacity above this ..."""
 FILTER_MAX_SCALE = 0.1
@@ -235,7 +251,9 @@ class RunOptions:
     seed: the diffusion seed (each run seeded on its own); guidance_scale: classifier-free
     guidance; num_steps: denoising steps; sampler: a name in SAMPLER_NAMES. auto_crop: detect the face and apply FaceLift's
     framing (False: the whole photo, padded to a square with white). preprocess: False takes
-    the image as an already prepared white-background crop.
+    the image as an already prepared white-background crop. framing: a name in FRAMING_NAMES,
+    or None for the model folder's own (DEFAULT_FRAMING when it names none; "none" when
+    auto_crop is False); see :meth:`framing_for`.
     """
 
     seed: int = DEFAULT_SEED
@@ -244,6 +262,16 @@ class RunOptions:
     auto_crop: bool = True
     preprocess: bool = True
     sampler: SamplerName = DEFAULT_SAMPLER
+    framing: FramingName | None = None
 
     def __post_init__(self) -> None:
         _check("sampler", self.sampler, SAMPLER_NAMES)
+        if self.framing is not None:
+            _check("framing", self.framing, FRAMING_NAMES)
+
+    def framing_for(self, model_default: FramingName = DEFAULT_FRAMING) -> FramingName:
+        """The framing this run uses: the one asked for, else "none" without auto-crop, else
+        the model folder's ``model_default``."""
+        if self.framing is not None:
+            return self.framing
+        return model_default if self.auto_crop else "none"

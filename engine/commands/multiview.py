@@ -38,7 +38,7 @@ def _prepared_image(image: Path, options: RunOptions) -> np.ndarray:
         return load_photo(image)
     from engine.preprocess import preprocess_photo
 
-    prepared = preprocess_photo(image, auto_crop=options.auto_crop)
+    prepared = preprocess_photo(image, framing=options.framing_for())
     for note in prepared.notes:
         print(f"preprocess: {note}", file=sys.stderr)
     return prepared.image

@@ -17,7 +17,9 @@ from engine.settings import (
     DEFAULT_SAMPLER,
     DEFAULT_SEED,
     DEFAULT_STEPS,
+    DEFAULT_TARGET_RATIO,
     DEVICE_NAMES,
+    FRAMING_NAMES,
     MEMORY_PRESET_NAMES,
     MEMORY_PRESETS,
     RENDER_SIZE,
@@ -34,7 +36,7 @@ _MEMORY_HELP = "; ".join(f"{p.name}: {p.summary}" for p in MEMORY_PRESETS.values
 
 
 def add_run_options(parser: argparse.ArgumentParser, *, reference_flags: bool = False) -> None:
-    """--seed, --guidance, --steps, --sampler, --no-auto-crop | --no-preprocess. ``reference_flags`` also
+    """--seed, --guidance, --steps, --sampler, --no-auto-crop | --no-preprocess | --framing. ``reference_flags`` also
     accepts FaceLift inference.py's spellings (--guidance_scale_2D, --step_2D, --auto_crop)."""
     ref = reference_flags
     parser.add_argument(
@@ -75,6 +77,15 @@ def add_run_options(parser: argparse.ArgumentParser, *, reference_flags: bool = 
         dest="preprocess",
         action="store_false",
         help="take each image as an already prepared white-background head crop (e.g. a saved input.png)",
+    )
+    crop.add_argument(
+        "--framing",
+        choices=FRAMING_NAMES,
+        default=None,
+        help="face: find the face and frame it like FaceLift; object: no face needed, the subject's "
+        f"mask (the photo's alpha, else a GrabCut matte) centred at the model's target ratio "
+        f"(default {DEFAULT_TARGET_RATIO:g} x 512); none: the whole photo, padded "
+        "(default: the model folder's, else face)",
     )
     if ref:
         crop.add_argument(

@@ -38,6 +38,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"weights folder: {report.root}")
         for line in report.lines():
             print("  " + line)
+        if report.overrides:
+            print("overrides of the released defaults:")
+            for line in report.overrides:
+                print("  " + line)
         print(report.summary())
         return 0 if report.ok else 2
     print(w.LICENSE_NOTICE, file=sys.stderr)

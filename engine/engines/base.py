@@ -25,6 +25,7 @@ from engine.api import (
     no_progress,
 )
 from engine.gaussians import Gaussians
+from engine.settings import DEFAULT_TARGET_RATIO, FramingName
 
 if TYPE_CHECKING:
     from engine.preprocess import Prepared
@@ -62,15 +63,24 @@ def ensure_token(cancel: CancelToken | None) -> CancelToken:
     return cancel if cancel is not None else CancelToken()
 
 
-def prepare(request: ReconstructionRequest, on_progress: ProgressCallback, cancel: CancelToken) -> Prepared:
-    """Preprocess the request's photo: FaceLift framing (auto_crop), whole photo, or as given."""
+def prepare(
+    request: ReconstructionRequest,
+    on_progress: ProgressCallback,
+    cancel: CancelToken,
+    framing: FramingName | None = None,
+    target_ratio: float = DEFAULT_TARGET_RATIO,
+) -> Prepared:
+    """Preprocess the request's photo with ``framing`` (None: the request's own choice, see
+    RunOptions.framing_for), or take it as given (``preprocess`` off). target_ratio: object
+    framing's subject size (a fraction of the 512 px input)."""
     from engine.preprocess import prepare_given, preprocess_photo
 
     cancel.raise_if_cancelled()
     on_progress(ProgressEvent("preprocess", 0, 1, f"preprocessing {request.describe_image()}"))
     image = request.image if isinstance(request.image, np.ndarray) else Path(request.image)
     if request.options.preprocess:
-        prepared = preprocess_photo(image, auto_crop=request.options.auto_crop, cancel=cancel)
+        mode = framing if framing is not None else request.options.framing_for()
+        prepared = preprocess_photo(image, framing=mode, target_ratio=target_ratio, cancel=cancel)
     else:
         prepared = prepare_given(image)
     cancel.raise_if_cancelled()  # the matting at its end has no check of its own

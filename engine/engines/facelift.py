@@ -1,4 +1,8 @@
-"""The FaceLift engine: preprocess -> instant preview -> multi-view diffusion (6 views) -> GS-LRM.
+"""The FaceLift engine: preprocess -> instant preview -> multi-view diffusion (V views) -> GS-LRM.
+
+The weights folder describes itself (engine.weights.model_folder): its cameras (V of them, the
+released six by default) are the ones GS-LRM uses and output.png renders from, and its framing
+is the default preprocessing of a run.
 
 Every run uses its own seeded generator (inside MultiViewDiffusion), so a result does not
 depend on what ran before it -- unlike FaceLift's inference.py, whose single generator made
@@ -45,6 +49,7 @@ if TYPE_CHECKING:
     from engine.gslrm.reconstructor import GSLRMReconstructor
     from engine.mvdiffusion.pipeline import MultiViewDiffusion
     from engine.preprocess import Prepared
+    from engine.weights.model_folder import ModelDescription
 
 
 class FaceLiftEngine:
@@ -71,6 +76,7 @@ class FaceLiftEngine:
         self.preview = preview
         self._mv: MultiViewDiffusion | None = None
         self._lrm: GSLRMReconstructor | None = None
+        self._model: ModelDescription | None = None
         self._instant = InstantEngine()
 
     @property
@@ -88,6 +94,16 @@ class FaceLiftEngine:
         if not self.config.weights_dir.is_dir():
             raise WeightsError(f"{self.config.weights_dir}: weights folder not found")
         return self.config.weights_dir
+
+    @property
+    def model(self) -> ModelDescription:
+        """The weights folder's own description: cameras, views, default framing (read once;
+        engine.weights.model_folder). Raises WeightsError naming the file for a broken folder."""
+        if self._model is None:
+            from engine.weights.model_folder import describe_model
+
+            self._model = describe_model(self.weights_dir)
+        return self._model
 
     def describe(self) -> str:
         return f"FaceLift engine (weights: {self.config.weights_dir})"
@@ -116,6 +132,7 @@ class FaceLiftEngine:
 
     def load(self, on_progress: ProgressCallback = no_progress) -> None:
         """Load both networks (no-op for those already loaded). Raises WeightsError, OutOfMemory."""
+        self.model  # noqa: B018 - a broken model folder is reported before any network loads
         self._load_diffusion(on_progress)
         self._load_gslrm(on_progress)
         on_progress(ProgressEvent("load", 2, 2, "FaceLift models ready"))
@@ -162,8 +179,10 @@ class FaceLiftEngine:
         Raises InputError, WeightsError, OutOfMemory, Cancelled."""
         token = ensure_token(cancel)
         timings: dict[str, float] = {}
+        model = self.model  # a broken model folder stops the run before anything else
+        framing = request.options.framing_for(model.framing)
         with timed(timings, "preprocess"):
-            prepared = prepare(request, on_progress, token)
+            prepared = prepare(request, on_progress, token, framing, model.target_ratio)
         info = prepared_info(prepared)
         if self.preview:
             with timed(timings, "preview"):
@@ -178,7 +197,7 @@ class FaceLiftEngine:
         token.raise_if_cancelled()
         with timed(timings, "diffusion"):
             image = resize_square(prepared.image, mv.resolution)
-            with self._oom_guard("generating the six views"):
+            with self._oom_guard(f"generating the {model.num_views} views"):
                 views = mv.generate(
                     image,
                     seed=request.options.seed,
@@ -204,7 +223,11 @@ class FaceLiftEngine:
             )
             with self._oom_guard("running GS-LRM"):
                 raw = lrm.reconstruct(
-                    lrm_views, cameras=None, apply_filter=False, cancel=token, on_progress=on_progress
+                    lrm_views,
+                    cameras=model.cameras,
+                    apply_filter=False,
+                    cancel=token,
+                    on_progress=on_progress,
                 )
             gaussians = raw.filter()
         token.raise_if_cancelled()
@@ -221,6 +244,10 @@ class FaceLiftEngine:
             num_steps=request.options.num_steps,
             sampler=request.options.sampler,
             unfiltered_gaussians=raw,
+            framing=framing,
+            model=model.name,
+            cameras=model.cameras,
+            view_names=model.view_names,
         )
         return make_result(self.name, prepared, gaussians, views, timings, info)
 

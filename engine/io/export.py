@@ -30,7 +30,7 @@ from engine.api import CancelToken, ProgressCallback, no_progress
 from engine.cameras import CameraSet, view_camera
 from engine.errors import InputError
 from engine.gaussians import Gaussians
-from engine.geometry import matrix_to_quat, quat_multiply
+from engine.geometry import ORBIT_RADIUS, matrix_to_quat, quat_multiply
 from engine.settings import RENDER_SIZE, TURNTABLE_ELEVATION, TURNTABLE_FPS, TURNTABLE_FRAMES
 from engine.sh import sh_bands
 
@@ -185,9 +185,10 @@ def write_turntable(
     cancel: CancelToken | None = None,
     *,
     backend: str = "auto",
+    radius: float = ORBIT_RADIUS,
 ) -> Path:
     """Render the turntable (engine.render.render_turntable) and encode it to ``path`` (.mp4 or
-    .gif), atomically.
+    .gif), atomically. radius: the orbit's (a model folder's rig radius; FaceLift's 2.7).
 
     lossless: MP4 as the reference writes it (yuv444p, CRF 0) instead of yuv420p.
     Progress: ProgressEvent("turntable", i, num_frames) per frame. A cancel raises
@@ -197,7 +198,15 @@ def write_turntable(
     from engine.render import render_turntable
 
     frames = render_turntable(
-        gaussians, num_frames, elevation_deg, size, background, on_progress, cancel, backend=backend
+        gaussians,
+        num_frames,
+        elevation_deg,
+        size,
+        background,
+        on_progress,
+        cancel,
+        backend=backend,
+        radius=radius,
     )
     return write_video(
         frames, path, fps=fps, pix_fmt="yuv444p" if lossless else "yuv420p", cancel=cancel, total=num_frames

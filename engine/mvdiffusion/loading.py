@@ -182,11 +182,13 @@ def resources_dir() -> Path:
 
 def find_prompt_embeds(pipe_dir: Path) -> Path:
     """Weights-folder override (mvdiffusion/clr_embeds.safetensors or .pt) or the shipped file."""
-    for name in ("clr_embeds.safetensors", "clr_embeds.pt"):
+    from engine.weights.model_folder import PROMPT_EMBEDS_NAMES, SHIPPED_PROMPT_EMBEDS
+
+    for name in PROMPT_EMBEDS_NAMES:
         candidate = pipe_dir.parent / name
         if candidate.is_file():
             return candidate
-    return resources_dir() / "clr_embeds.safetensors"
+    return SHIPPED_PROMPT_EMBEDS
 
 
 def load_prompt_embeds(path: Path, num_views: int, width: int) -> torch.Tensor:

@@ -23,6 +23,8 @@ from engine.io.images import MIN_PHOTO_SIDE, composite_on_white, load_photo_rgba
 from engine.preprocess import mediapipe_graphs as mpg
 from engine.preprocess.face import find_face
 from engine.preprocess.framing import apply_crop, apply_fit, canvas_size, plan_crop, plan_fit
+from engine.preprocess.object_framing import frame_object
+from engine.settings import DEFAULT_TARGET_RATIO, FramingName
 
 
 @dataclass
@@ -82,15 +84,31 @@ def preprocess_photo(
     image: str | os.PathLike[str] | np.ndarray,
     auto_crop: bool = True,
     cancel: CancelToken | None = None,
+    *,
+    framing: FramingName | None = None,
+    target_ratio: float = DEFAULT_TARGET_RATIO,
 ) -> Prepared:
     """Load a photo, find and frame the face like FaceLift, matte it, composite on white.
 
-    auto_crop=False fits the whole photo into 512x512 (aspect kept, white padding).
+    framing: "face" (the default with auto_crop), "none" (auto_crop=False: the whole photo fitted
+    into 512x512, aspect kept, white padding) or "object" (no face needed: the subject's mask
+    centred with its box's longer side at target_ratio x 512; engine.preprocess.object_framing).
     Raises NoFaceFound (an InputError) "<file>: no face found — try without auto-crop" when auto-crop finds
     no face, and the loader's InputErrors for unusable files.
     """
     name = _describe(image)
+    mode = framing if framing is not None else ("face" if auto_crop else "none")
     rgba = load_photo_rgba(image, min_side=MIN_PHOTO_SIDE)
+    if mode == "object":
+        framed = frame_object(rgba, target_ratio, name)
+        x0, y0, x1, y1 = framed.box
+        notes = [
+            f"photo {rgba.shape[1]}x{rgba.shape[0]}",
+            framed.matte,
+            f"object framing: subject box {x1 - x0}x{y1 - y0} px centred, longer side scaled to "
+            f"{target_ratio:g} x 512, composited on white (no face detection)",
+        ]
+        return Prepared(framed.image, framed.alpha, None, None, None, notes, framed.photo_to_image)
     own_alpha = bool((rgba[:, :, 3] < 255).any())
     photo_rgba = Image.fromarray(rgba, "RGBA")
     photo = composite_on_white(photo_rgba)
@@ -98,7 +116,7 @@ def preprocess_photo(
     _check(cancel)
 
     face_box = landmarks = score = None
-    if auto_crop:
+    if mode == "face":
         search = find_face(photo, cancel)
         if search.face is None:
             raise NoFaceFound(f"{name}: no face found — try without auto-crop")

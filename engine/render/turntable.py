@@ -13,6 +13,7 @@ from engine.api import CancelToken, ProgressCallback, ProgressEvent, no_progress
 from engine.cameras import turntable_cameras
 from engine.errors import InputError
 from engine.gaussians import Gaussians
+from engine.geometry import ORBIT_RADIUS
 from engine.render.dispatch import prepare, render
 from engine.render.types import Background, check_background, to_uint8
 from engine.settings import RENDER_SIZE, TURNTABLE_ELEVATION, TURNTABLE_FRAMES
@@ -31,18 +32,19 @@ def render_turntable(
     cancel: CancelToken | None = None,
     *,
     backend: str = "auto",
+    radius: float = ORBIT_RADIUS,
 ) -> Iterator[np.ndarray]:
     """Frames of the turntable, one at a time: uint8 (size,size,3) = floor(clip(rgb*255)).
 
-    Cameras: engine.cameras.turntable_cameras (azimuth 270 -> 630 deg, radius 2.7, hfov 50,
-    frame 0 = the front input camera). Arguments are checked (InputError) and the Gaussians
+    Cameras: engine.cameras.turntable_cameras (azimuth 270 -> 630 deg, ``radius`` (2.7, or a
+    model folder's rig radius, engine.cameras.rig_radius), hfov 50, frame 0 = the front input camera). Arguments are checked (InputError) and the Gaussians
     prepared when this is called; rendering happens as the iterator is consumed. After each
     frame: ProgressEvent("turntable", i, num_frames). cancel is checked before every frame
     (engine.api.Cancelled).
     """
     _check(num_frames, elevation_deg, size)
     check_background(background)
-    cams = turntable_cameras(num_frames, float(elevation_deg), size)
+    cams = turntable_cameras(num_frames, float(elevation_deg), size, radius=float(radius))
     prep, concrete = prepare(gaussians, backend)
     token = cancel or CancelToken()
 

@@ -7,6 +7,11 @@ A weights folder looks like::
     <dir>/gslrm/ckpt_*.pt                 {"model": state_dict}
     <dir>/gslrm/*.yaml                    optional: FaceLift's config schema (model hyper-parameters)
     <dir>/mvdiffusion/clr_embeds.(pt|safetensors)   optional prompt-embedding override
+    <dir>/opencv_cameras.json             optional: the V cameras (model_folder.py)
+    <dir>/facelift-model.json             optional: name, licence, framing, view names
+
+``model_folder.py`` reads what the folder says about itself (cameras, number and names of views,
+default framing; docs/CUSTOM_MODELS.md).
 
 Where it is looked for, first hit wins: ``--weights DIR``, the ``FACELIFT_WEIGHTS``
 environment variable, then the user data folder

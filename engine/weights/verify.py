@@ -12,6 +12,7 @@ from typing import Any, Literal
 from engine.errors import WeightsError
 from engine.weights.files import load_file, shape_mismatch, shapes_of, tensor_shapes
 from engine.weights.locate import GSLRM_DIR, PIPECKPTS, gslrm_checkpoint
+from engine.weights.model_folder import ModelDescription, describe_model
 
 IGNORED_GSLRM_PREFIXES = ("loss_calculator.",)
 
@@ -52,6 +53,8 @@ class WeightsReport:
 
     root: Path
     components: list[ComponentReport]
+    overrides: list[str] = field(default_factory=list)
+    """What the folder overrides of the released defaults (ModelDescription.override_lines)."""
 
     @property
     def ok(self) -> bool:
@@ -98,10 +101,12 @@ def verify_weights(weights_dir: Path | str) -> WeightsReport:
         return WeightsReport(root, [ComponentReport("weights folder", root, "missing", "folder not found")])
     comps: list[ComponentReport] = [_check_gslrm(root)]
     comps.extend(_check_pipeckpts(root))
-    embeds = _check_prompt_embeds(root, comps)
+    model, model_report = _check_model_folder(root)
+    embeds = _check_prompt_embeds(root, comps, model.num_views if model else None)
     if embeds is not None:
         comps.append(embeds)
-    return WeightsReport(root, comps)
+    comps.append(model_report)
+    return WeightsReport(root, comps, model.override_lines() if model else [])
 
 
 def human_size(n: int) -> str:
@@ -317,8 +322,21 @@ def _check_component(folder: Path, name: str) -> ComponentReport:
     return ComponentReport(label, wfile, "ok", f"{wfile.name}: {len(shapes)} tensors", size)
 
 
-def _check_prompt_embeds(root: Path, comps: Iterable[ComponentReport]) -> ComponentReport | None:
-    """The optional mvdiffusion/clr_embeds.(safetensors|pt) override: (6,77,cross_attention_dim)."""
+def _check_model_folder(root: Path) -> tuple[ModelDescription | None, ComponentReport]:
+    """The folder's own description (cameras, views, facelift-model.json): engine.weights.model_folder."""
+    try:
+        model = describe_model(root)
+    except WeightsError as exc:
+        return None, ComponentReport("model folder", root, "broken", str(exc))
+    msg = f"{model.name}: {model.num_views} views ({', '.join(model.view_names)}), framing {model.framing}"
+    return model, ComponentReport("model folder", root, "ok", msg, details={"overrides": model.overrides})
+
+
+def _check_prompt_embeds(
+    root: Path, comps: Iterable[ComponentReport], num_views: int | None = None
+) -> ComponentReport | None:
+    """The optional mvdiffusion/clr_embeds.(safetensors|pt) override:
+    (num_views, 77, cross_attention_dim); num_views from the model folder (None: not checked)."""
     folder = root / "mvdiffusion"
     files = [folder / n for n in ("clr_embeds.safetensors", "clr_embeds.pt") if (folder / n).is_file()]
     if not files:
@@ -344,8 +362,9 @@ def _check_prompt_embeds(root: Path, comps: Iterable[ComponentReport]) -> Compon
             want_dim = int(_read_json(unet_cfg)["cross_attention_dim"])
         except (OSError, ValueError, KeyError, TypeError):
             want_dim = None
-    if len(shape) != 3 or shape[0] != 6 or (want_dim is not None and shape[2] != want_dim):
-        want = f"(6,77,{want_dim if want_dim is not None else 'D'})"
+    views_ok = num_views is None or shape[0] == num_views
+    if len(shape) != 3 or not views_ok or (want_dim is not None and shape[2] != want_dim):
+        want = f"({num_views or 'V'},77,{want_dim if want_dim is not None else 'D'})"
         return ComponentReport(
             "mvdiffusion/clr_embeds", path, "broken", f"shape {shape}, expected {want}", size
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from camera_rigs import orbit_rig, write_cameras_json
 from PIL import Image
 
 from engine.cameras import DEFAULT_CAMERAS_JSON, SLOT_ORDER
@@ -41,7 +42,7 @@ def test_lrm_reproduces_the_reference_ply(
     out = tmp_path / "head.ply"
     assert main(["lrm", *view_paths, "-o", str(out), "--weights", str(conformance_dir)]) == 0
     assert_matches_expected_ply(out)
-    assert "Gaussians from six 64x64 views" in capsys.readouterr().out
+    assert "Gaussians from 6 views of 64x64" in capsys.readouterr().out
     assert sorted(p.name for p in tmp_path.iterdir()) == ["head.ply"]  # no temp file left
 
 
@@ -123,7 +124,7 @@ def test_smaller_views_divisible_by_8_keep_their_size(tmp_path, gslrm_inputs, co
         == 0
     )
     assert _vertex_count(out) == 2 + 6 * 32 * 48
-    assert "six 48x32 views" in capsys.readouterr().out
+    assert "6 views of 48x32" in capsys.readouterr().out
 
 
 def _one_line_error(capsys, argv: list[str]) -> str:
@@ -136,7 +137,7 @@ def _one_line_error(capsys, argv: list[str]) -> str:
 def test_wrong_number_of_views_is_a_one_line_error(tmp_path, view_paths, conformance_dir, capsys):
     out = tmp_path / "x.ply"
     err = _one_line_error(capsys, ["lrm", *view_paths[:5], "-o", str(out), "--weights", str(conformance_dir)])
-    assert "needs 6 views" in err and "got 5" in err
+    assert "6 cameras for 5 views" in err and "--cameras" in err
     assert not out.exists()
 
 
@@ -164,3 +165,51 @@ def test_missing_weights_is_a_one_line_error(tmp_path, view_paths, capsys):
         capsys, ["lrm", *view_paths, "-o", str(tmp_path / "x.ply"), "--weights", str(tmp_path)]
     )
     assert "GS-LRM weights folder not found" in err
+
+
+def _views(gslrm_inputs, n: int) -> np.ndarray:
+    """n 64x64 views: the six conformance renders, repeated (GS-LRM takes them as they come)."""
+    six = gslrm_inputs["image_u8"][0]
+    return np.stack([six[i % 6] for i in range(n)])
+
+
+def _write_n(folder: Path, views: np.ndarray) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i, view in enumerate(views):
+        Image.fromarray(view).save(folder / f"v{i}.png")
+        paths.append(str(folder / f"v{i}.png"))
+    return paths
+
+
+@pytest.mark.parametrize("n", [4, 8])
+def test_n_posed_views_reconstruct(tmp_path, gslrm_inputs, conformance_dir, capsys, n):
+    from engine.gslrm.reconstructor import GSLRMReconstructor
+    from engine.io.ply import load_ply
+
+    cams = orbit_rig(np.linspace(270.0, 630.0, n, endpoint=False), elevation=10.0, radius=2.5)
+    rig = write_cameras_json(tmp_path / "cams.json", cams)
+    views = _views(gslrm_inputs, n)
+    out = tmp_path / "n.ply"
+    argv = ["lrm", *_write_n(tmp_path / "v", views), "--cameras", str(rig), "-o", str(out)]
+    assert main([*argv, "--weights", str(conformance_dir), "--no-filter"]) == 0
+    assert f"from {n} views of 64x64" in capsys.readouterr().out
+    got = load_ply(out)
+    assert len(got) == 2 + n * 64 * 64
+    # the same as the library given these cameras explicitly
+    lrm = GSLRMReconstructor.from_weights(conformance_dir, device="cpu")
+    want = lrm.reconstruct(views, cams, apply_filter=False)
+    np.testing.assert_allclose(got.xyz, want.xyz, atol=1e-5)
+
+
+def test_camera_and_view_counts_must_agree(tmp_path, gslrm_inputs, conformance_dir, capsys):
+    cams = orbit_rig(np.linspace(0.0, 360.0, 8, endpoint=False), elevation=0.0, radius=2.7)
+    rig = write_cameras_json(tmp_path / "eight.json", cams)
+    paths = _write_n(tmp_path / "v", _views(gslrm_inputs, 4))
+    out = tmp_path / "x.ply"
+    base = ["-o", str(out), "--weights", str(conformance_dir)]
+    err = _one_line_error(capsys, ["lrm", *paths, "--cameras", str(rig), *base])
+    assert "eight.json: 8 cameras for 4 views" in err
+    err = _one_line_error(capsys, ["lrm", *paths, *base])  # the folder's six cameras
+    assert "6 cameras for 4 views" in err and "opencv_cameras.json" in err
+    assert not out.exists()
