@@ -1,4 +1,4 @@
-"""Parameters panel: engine, seed, guidance, sampler, steps, auto-crop, device, memory preset."""
+"""Parameters panel: engine, seed, guidance, sampler, steps, auto-crop, framing, device, memory preset."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from engine.settings import (
     DEVICE_LABELS,
     ENGINE_LABELS,
+    FRAMING_LABELS,
     MEMORY_PRESETS,
     SAMPLER_LABELS,
     SAMPLER_STEPS,
@@ -30,6 +31,9 @@ from engine.settings import (
     SamplerName,
 )
 from facelift_desktop.settings import GUIDANCE_RANGE, SEED_RANGE, STEPS_RANGE, Parameters
+
+MODEL_FRAMING = ""
+"""The framing combo's key for "the model folder's own framing" (RunOptions.framing None)."""
 
 
 def _fill(combo: QComboBox, labels: Mapping[str, str]) -> None:
@@ -74,6 +78,13 @@ class ParametersPanel(QWidget):
         self.steps = QSpinBox()
         self.steps.setRange(*STEPS_RANGE)
         self.auto_crop = QCheckBox("Detect the face and crop")
+        self.framing = QComboBox()
+        _fill(self.framing, {MODEL_FRAMING: "The model folder's own", **FRAMING_LABELS})
+        self.framing.setToolTip(
+            "face: FaceLift's face framing; object: any subject, its mask centred (no face needed); "
+            "none: the whole photo. The model folder's own: its facelift-model.json, else face "
+            "(or none with auto-crop off)."
+        )
         self.device = QComboBox()
         _fill(self.device, DEVICE_LABELS)
         self.memory = QComboBox()
@@ -91,6 +102,7 @@ class ParametersPanel(QWidget):
         form.addRow("Sampler", self.sampler)
         form.addRow("Steps", self.steps)
         form.addRow("Auto-crop", self.auto_crop)
+        form.addRow("Framing", self.framing)
         form.addRow("Device", self.device)
         form.addRow("Memory", self.memory)
         self.set_parameters(Parameters())
@@ -100,7 +112,7 @@ class ParametersPanel(QWidget):
         self.auto_crop.toggled.connect(self._on_change)
         self._sampler_shown: SamplerName = self.sampler.currentData()
         self.sampler.currentIndexChanged.connect(self._on_sampler_change)
-        for c in (self.engine, self.device, self.memory):
+        for c in (self.engine, self.device, self.memory, self.framing):
             c.currentIndexChanged.connect(self._on_change)
 
     def _on_sampler_change(self, *_args: object) -> None:
@@ -133,6 +145,7 @@ class ParametersPanel(QWidget):
                 num_steps=int(self.steps.value()),
                 auto_crop=bool(self.auto_crop.isChecked()),
                 sampler=self.sampler.currentData(),
+                framing=self.framing.currentData() or None,
             ),
         )
 
@@ -145,6 +158,7 @@ class ParametersPanel(QWidget):
         _select(self.sampler, options.sampler)
         self.steps.setValue(options.num_steps)
         self.auto_crop.setChecked(options.auto_crop)
+        _select(self.framing, options.framing or MODEL_FRAMING)
         _select(self.device, config.device)
         _select(self.memory, config.memory_preset)
         self._update_enabled()

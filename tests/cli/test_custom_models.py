@@ -196,3 +196,28 @@ def test_weights_verify_reports_the_overrides(tmp_path, conformance_dir, capsys)
     assert f"model description: {model / 'facelift-model.json'}" in out
     assert "framing object (target_ratio 0.5)" in out
     assert "Mouse rig: 6 views (view_1, view_2, view_3, view_4, view_5, view_6), framing object" in out
+
+
+def test_output_png_and_the_turntable_follow_the_models_cameras(tmp_path, conformance_dir, monkeypatch):
+    """A result carrying a model folder's cameras: output.png is rendered from them and the
+    turntable orbits at their radius (2.2 here, not FaceLift's 2.7)."""
+    import engine.io.export as export
+    from engine.api import ReconstructionResult
+    from engine.io.ply import load_ply
+    from engine.outputs import render_input_views, side_by_side, write_outputs
+
+    radii: list[float] = []
+    real = export.write_turntable
+
+    def spy(*args, **kwargs):
+        radii.append(kwargs["radius"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(export, "write_turntable", spy)
+    g = load_ply(conformance_dir / "gslrm" / "expected_filtered.ply")
+    result = ReconstructionResult(g, None, info={"cameras": custom_rig()})
+    write_outputs(result, tmp_path / "out", turntable_frames=1, render_size=32)
+    assert radii == [pytest.approx(CUSTOM_RADIUS, abs=1e-5)]
+    png = np.asarray(Image.open(tmp_path / "out" / "output.png").convert("RGB"))
+    np.testing.assert_array_equal(png, side_by_side(render_input_views(g, 32, cameras=custom_rig())))
+    assert not np.array_equal(png, side_by_side(render_input_views(g, 32)))
