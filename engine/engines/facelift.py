@@ -197,7 +197,8 @@ class FaceLiftEngine:
         token.raise_if_cancelled()
         with timed(timings, "diffusion"):
             image = resize_square(prepared.image, mv.resolution)
-            with self._oom_guard(f"generating the {model.num_views} views"):
+            count = "six" if model.num_views == 6 else str(model.num_views)
+            with self._oom_guard(f"generating the {count} views"):
                 views = mv.generate(
                     image,
                     seed=request.options.seed,
