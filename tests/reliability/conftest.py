@@ -7,7 +7,12 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+from engine.api import ReconstructionRequest, ReconstructionResult
+from engine.io.images import save_png
+from engine.outputs import render_input_views
 
 if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -44,3 +49,41 @@ def gui_window(qtbot, tmp_path: Path, isolated_home: Path) -> Iterator[Callable[
             return new_window(**kwargs)
 
         yield make
+
+
+# ---- one real instant reconstruction for the outputs rows (test_outputs*.py) ------------------
+
+
+@pytest.fixture(scope="session")
+def instant_result() -> ReconstructionResult:
+    """The instant engine on skimage's astronaut (real engine, ~210k Gaussians)."""
+    from skimage import data
+
+    from engine.engines import InstantEngine
+
+    return InstantEngine().run(ReconstructionRequest(data.astronaut()))
+
+
+@pytest.fixture(scope="session")
+def small_result(instant_result: ReconstructionResult) -> ReconstructionResult:
+    """Every 40th Gaussian of the real result, with six real renders as its views (fast to write)."""
+    g = instant_result.gaussians
+    keep = np.zeros(len(g), bool)
+    keep[::40] = True
+    small = g.subset(keep)
+    return ReconstructionResult(
+        gaussians=small,
+        input_image=instant_result.input_image,
+        views=render_input_views(small, 64),
+        engine="instant",
+        info={"unfiltered_gaussians": small},
+    )
+
+
+@pytest.fixture(scope="session")
+def astronaut_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from skimage import data
+
+    path = tmp_path_factory.mktemp("photos") / "astronaut.png"
+    save_png(data.astronaut(), path)
+    return path

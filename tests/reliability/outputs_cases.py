@@ -26,7 +26,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
+
+from engine.api import Cancelled, ReconstructionResult
+from engine.io import export as engine_export
+from engine.io.images import save_png
+from engine.io.video import write_video
 
 
 def disk_full() -> OSError:
@@ -195,3 +201,60 @@ def fill(folder: Path, leave: int) -> Path:
     with open(filler, "wb") as fh:
         fh.write(bytes(max(0, free - leave)))
     return filler
+
+
+INTERRUPTS: dict[str, Callable[[], BaseException]] = {
+    "error": lambda: RuntimeError("simulated failure half-way"),
+    "ctrl-c": KeyboardInterrupt,
+    "cancel": lambda: Cancelled("cancelled half-way"),
+}
+NO_SPACE = "No space left on device"
+DENIED = "Permission denied"
+
+
+def earlier(folder: Path, *names: str) -> dict[str, bytes]:
+    """Put an earlier file of each name in ``folder``; returns the snapshot to compare with."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / name).write_bytes(b"earlier " + name.encode() + bytes(range(256)))
+    return snapshot(folder)
+
+
+# ---- the writers under test, by name ------------------------------------------------------------
+
+FILE_WRITERS = ("ply", "splat", "png", "mp4")
+
+
+def write_kind(kind: str, result: ReconstructionResult, folder: Path) -> Path:
+    """Write ``result`` the way ``kind`` does into ``folder`` with overwrite on; returns the target."""
+    g = result.gaussians
+    if kind == "ply":
+        target = folder / "gaussians.ply"
+        engine_export.export_ply(g, target)
+    elif kind == "splat":
+        target = folder / "head.splat"
+        engine_export.export_splat(g, target)
+    elif kind == "png":
+        target = folder / "snapshot.png"
+        assert result.input_image is not None
+        save_png(result.input_image, target)
+    elif kind == "mp4":
+        target = folder / "turntable.mp4"
+        noise = np.random.default_rng(0).integers(0, 255, (24, 96, 96, 3), dtype=np.uint8)
+        write_video(iter(noise), target, fps=24)
+    else:
+        raise AssertionError(kind)
+    return target
+
+
+def limit_ffmpeg(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, blocks: int) -> None:
+    """Every ffmpeg run (ours and imageio's, via IMAGEIO_FFMPEG_EXE) is the real ffmpeg whose
+    writes fail after ``blocks`` x 512 bytes: ulimit -f with SIGXFSZ ignored makes write() fail
+    with EFBIG in the middle of the frames, as a full disk makes it fail with ENOSPC."""
+    import imageio_ffmpeg
+
+    script = tmp_path / "ffmpeg-limited"
+    real = imageio_ffmpeg.get_ffmpeg_exe()
+    script.write_text(f"#!/bin/sh\ntrap '' XFSZ\nulimit -f {blocks}\nexec '{real}' \"$@\"\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("IMAGEIO_FFMPEG_EXE", str(script))
