@@ -8,6 +8,7 @@
   transformer block / Gaussian heads), so a test can assert that nothing ran after the cancel.
 * ``assert_same_result``: two ReconstructionResults are the same reconstruction.
 * ``snapshot``: every file under a folder with its bytes, to prove a folder is unchanged.
+* ``facelift_request``: the FaceLift request of the cases (the astronaut, ``STEPS`` steps).
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from engine.api import CancelToken, ProgressEvent, ReconstructionResult
+from engine.api import CancelToken, ProgressEvent, ReconstructionRequest, ReconstructionResult
+from engine.settings import RunOptions
 
 REPO = Path(__file__).resolve().parents[2]
 ASTRONAUT = REPO / "resources" / "samples" / "astronaut.png"
@@ -215,3 +217,13 @@ def interrupt_cli(args: list[str], wait_for: str, timeout: float = 240) -> tuple
     text = seen.decode("utf-8", "replace")
     assert sent, f"{wait_for!r} never appeared before the run ended (exit {proc.returncode}):\n{text}"
     return proc.returncode, text
+
+
+STEPS = 4  # diffusion steps of the FaceLift runs here
+"""Diffusion steps of the FaceLift cancel cases (tiny conformance weights)."""
+
+
+def facelift_request(image: object = ASTRONAUT, **kw: object) -> ReconstructionRequest:
+    """A FaceLift request of the cancel cases: the astronaut, STEPS diffusion steps."""
+    kw.setdefault("num_steps", STEPS)
+    return ReconstructionRequest(image, RunOptions(**kw))  # type: ignore[arg-type]

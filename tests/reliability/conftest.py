@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from engine.api import ReconstructionRequest, ReconstructionResult
+from engine.engines import FaceLiftEngine
 from engine.io.images import save_png
 from engine.outputs import render_input_views
 
@@ -87,3 +88,24 @@ def astronaut_png(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("photos") / "astronaut.png"
     save_png(data.astronaut(), path)
     return path
+
+
+# ---- one uninterrupted FaceLift run for the cancel rows (test_cancel*.py) -------------------------
+
+
+@pytest.fixture(scope="session")
+def facelift_reference(conformance_dir: Path) -> ReconstructionResult:
+    """An uninterrupted FaceLift run on a fresh engine: what every run after a cancel must give."""
+    from cancel_cases import facelift_request
+
+    from engine.engines import FaceLiftEngine
+
+    return FaceLiftEngine(conformance_dir, device="cpu").run(facelift_request())
+
+
+@pytest.fixture(scope="module")
+def facelift_engine(conformance_dir: Path) -> FaceLiftEngine:
+    """One engine that every FaceLift cancel case of a module cancels and then runs again."""
+    from engine.engines import FaceLiftEngine
+
+    return FaceLiftEngine(conformance_dir, device="cpu")
