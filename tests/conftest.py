@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 # Shared test helpers at the top of tests/ (hostile_ply, window_factory) import by name:
@@ -50,6 +51,20 @@ def _one_torch_thread_for_tiny_networks(request: pytest.FixtureRequest) -> Itera
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def run_dir(conformance_dir: Path) -> Path:
+    """The conformance diffusion run: input.png and the reference's view_0..5.png."""
+    return conformance_dir / "mvdiffusion" / "pipeline_run"
+
+
+@pytest.fixture(scope="session")
+def expected_views(run_dir: Path) -> np.ndarray:
+    """(6,64,64,3) uint8: the views FaceLift's code generated for the conformance run."""
+    from PIL import Image
+
+    return np.stack([np.asarray(Image.open(run_dir / f"view_{i}.png").convert("RGB")) for i in range(6)])
 
 
 @pytest.fixture

@@ -108,6 +108,19 @@ def facelift_style_head(size: int = 64, background: bool = True) -> Gaussians:
     return Gaussians.concatenate(parts)
 
 
+def normal_set(n: int, seed: int = 0) -> Gaussians:
+    """n Gaussians with every parameter drawn from a normal distribution (log-scales around -3)."""
+    rng = np.random.default_rng(seed)
+    return Gaussians(
+        rng.normal(size=(n, 3)),
+        rng.normal(size=(n, 3)),
+        np.zeros((n, 0, 3)),
+        rng.normal(-3, 0.5, size=(n, 3)),
+        rng.normal(size=(n, 4)),
+        rng.normal(size=n),
+    )
+
+
 def random_set(n: int = 3000, degree: int = 0, seed: int = 0) -> Gaussians:
     rng = np.random.default_rng(seed)
     k = (degree + 1) ** 2 - 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,16 +14,6 @@ from engine.mvdiffusion import pipeline as mvpipe
 from engine.mvdiffusion.pipeline import MultiViewDiffusion
 
 VIEW_FILES = ["front", "front_right", "right", "back", "left", "front_left"]
-
-
-@pytest.fixture(scope="module")
-def run_dir(conformance_dir: Path) -> Path:
-    return conformance_dir / "mvdiffusion" / "pipeline_run"
-
-
-@pytest.fixture(scope="module")
-def expected_views(run_dir: Path) -> np.ndarray:
-    return np.stack([np.asarray(Image.open(run_dir / f"view_{i}.png").convert("RGB")) for i in range(6)])
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> None:

@@ -7,6 +7,7 @@ import sys
 
 import numpy as np
 import pytest
+from export_sets import normal_set
 
 from engine.api import FaceLiftError, ReconstructionResult
 from engine.gaussians import Gaussians
@@ -14,24 +15,12 @@ from facelift_desktop.scene import FilterSettings, Scene
 from viewer.synthetic import synthetic_head
 
 
-def _random(n: int, seed: int = 0) -> Gaussians:
-    rng = np.random.default_rng(seed)
-    return Gaussians(
-        rng.normal(size=(n, 3)),
-        rng.normal(size=(n, 3)),
-        np.zeros((n, 0, 3)),
-        rng.normal(-3, 0.5, size=(n, 3)),
-        rng.normal(size=(n, 4)),
-        rng.normal(size=n),
-    )
-
-
 def _result(g: Gaussians) -> ReconstructionResult:
     return ReconstructionResult(gaussians=g, input_image=None)
 
 
 def test_filter_mask_is_what_gaussians_filter_keeps() -> None:
-    g = _random(2000)
+    g = normal_set(2000)
     settings = FilterSettings(opacity_threshold=0.4, max_scale=0.06, crop_box=(-1, 1, -1, 1, -1, 1))
     kept = g.filter(0.4, 0.06, None, (-1, 1, -1, 1, -1, 1))
     mask = settings.mask(g)

@@ -16,11 +16,6 @@ VIEW_FILES = ["front", "front_right", "right", "back", "left", "front_left"]
 
 
 @pytest.fixture(scope="module")
-def run_dir(conformance_dir: Path) -> Path:
-    return conformance_dir / "mvdiffusion" / "pipeline_run"
-
-
-@pytest.fixture(scope="module")
 def mvd(conformance_dir: Path) -> MultiViewDiffusion:
     return MultiViewDiffusion.from_weights(conformance_dir, device="cpu")
 
@@ -28,11 +23,6 @@ def mvd(conformance_dir: Path) -> MultiViewDiffusion:
 @pytest.fixture(scope="module")
 def input_image(run_dir: Path) -> np.ndarray:
     return np.asarray(Image.open(run_dir / "input.png").convert("RGB"))
-
-
-@pytest.fixture(scope="module")
-def expected_views(run_dir: Path) -> np.ndarray:
-    return np.stack([np.asarray(Image.open(run_dir / f"view_{i}.png").convert("RGB")) for i in range(6)])
 
 
 def _close(a: np.ndarray, b: np.ndarray) -> None:

@@ -16,11 +16,6 @@ from engine.mvdiffusion.sampler import sample_views
 
 
 @pytest.fixture(scope="module")
-def run_dir(conformance_dir: Path) -> Path:
-    return conformance_dir / "mvdiffusion" / "pipeline_run"
-
-
-@pytest.fixture(scope="module")
 def traced_run(conformance_dir: Path, run_dir: Path) -> tuple[np.ndarray, dict]:
     run = json.loads((run_dir / "run.json").read_text())
     comps = load_components(conformance_dir)

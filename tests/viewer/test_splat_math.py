@@ -6,27 +6,15 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from export_sets import normal_set
 
-from engine.gaussians import Gaussians
 from viewer.sorting import DepthSorter, SortJob, back_to_front, lod_subset
 from viewer.splat_data import SplatArrays, covariances
 from viewer.synthetic import synthetic_head
 
 
-def _random(n: int, seed: int = 0) -> Gaussians:
-    rng = np.random.default_rng(seed)
-    return Gaussians(
-        rng.normal(size=(n, 3)),
-        rng.normal(size=(n, 3)),
-        np.zeros((n, 0, 3)),
-        rng.normal(-3, 0.5, size=(n, 3)),
-        rng.normal(size=(n, 4)),
-        rng.normal(size=n),
-    )
-
-
 def test_covariances_are_r_s2_rt() -> None:
-    g = _random(50)
+    g = normal_set(50)
     cov = covariances(g, chunk=16)
     for i in (0, 17, 49):
         w, x, y, z = g.rotations[i]
