@@ -18,11 +18,13 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow
 
 from engine.api import ReconstructionResult
+from engine.weights.model_folder import ModelDescription
 from facelift_desktop import exports
 from facelift_desktop import worker as worker_module
 from facelift_desktop.dialogs import FailureDialog
 from facelift_desktop.export_dialog import ExportDialog
 from facelift_desktop.jobs import Job, TaskJob
+from facelift_desktop.model_dialog import ModelsDialog
 from facelift_desktop.panels.log_panel import LOGGER_NAME
 from facelift_desktop.scene import Scene
 from facelift_desktop.settings import AppSettings
@@ -68,7 +70,10 @@ class MainWindow(WindowLayout, FileOpening, RunLifecycle, ExportFlows, WeightsAn
         self.scene = Scene()
         self.photo_path: Path | None = None
         self.photo: np.ndarray | None = None
-        self.weights_dir: Path | None = None
+        self.weights_dir: Path | None = None  # the picked model's folder (Tools → Models…)
+        self.released_weights: Path | None = None  # the folder the weights search finds
+        self.model: ModelDescription | None = None  # the picked model's cameras, views, framing
+        self.last_models_dialog: ModelsDialog | None = None
         self.last_failure_dialog: FailureDialog | None = None
         self.last_export_dialog: ExportDialog | None = None
         self.job: Job | None = None  # the running job (a reconstruction or an export)

@@ -12,6 +12,7 @@ from engine.mesh.fuse import MeshOptions
 from engine.settings import (
     DEVICE_NAMES,
     ENGINE_NAMES,
+    FRAMING_NAMES,
     MEMORY_PRESET_NAMES,
     RENDER_SIZE,
     SAMPLER_NAMES,
@@ -131,6 +132,7 @@ class AppSettings:
             num_steps=clamp(saved("num_steps", o.num_steps), STEPS_RANGE),
             auto_crop=saved("auto_crop", o.auto_crop),
             sampler=saved("sampler", o.sampler, SAMPLER_NAMES),
+            framing=saved("framing", "", ("", *FRAMING_NAMES)) or None,  # "": the model's own
         )
         return Parameters(config, options)
 
@@ -138,6 +140,7 @@ class AppSettings:
         for obj, keys in ((params.config, _CONFIG_KEYS), (params.options, _OPTION_KEYS)):
             for key in keys:
                 self.store.setValue(f"parameters/{key}", getattr(obj, key))
+        self.store.setValue("parameters/framing", params.options.framing or "")
         self.store.sync()
 
     def export_settings(self) -> ExportSettings:
@@ -167,6 +170,25 @@ class AppSettings:
 
     def set_weights_dir(self, path: Path | str | None) -> None:
         self.store.setValue("weights/dir", "" if path is None else str(path))
+        self.store.sync()
+
+    def model_folders(self) -> list[str]:
+        """The model folders the user added in Tools → Models… (the released one is found, not listed)."""
+        value = self.store.value("models/folders")
+        if value is None:
+            return []
+        return [str(v) for v in ([value] if isinstance(value, str) else value) if str(v)]
+
+    def set_model_folders(self, folders: list[str]) -> None:
+        self.store.setValue("models/folders", list(folders))
+        self.store.sync()
+
+    def model_choice(self) -> str:
+        """The folder a run uses ("": the released FaceLift weights the weights search finds)."""
+        return str(self.store.value("models/current") or "")
+
+    def set_model_choice(self, folder: Path | str | None) -> None:
+        self.store.setValue("models/current", "" if folder is None else str(folder))
         self.store.sync()
 
     def value(self, key: str, default: Any = None) -> Any:

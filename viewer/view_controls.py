@@ -6,7 +6,7 @@ from __future__ import annotations
 from vispy import scene
 
 from engine.geometry import FOV_DEG, ORBIT_RADIUS
-from viewer.gl_setup import BACKGROUNDS, PRESETS, SplatCanvas
+from viewer.gl_setup import BACKGROUNDS, PRESETS, SplatCanvas, vispy_azimuth
 
 
 class ViewControls:
@@ -24,16 +24,24 @@ class ViewControls:
         if name not in PRESETS:
             raise ValueError(f"unknown view {name!r}; choose one of {', '.join(PRESETS)}")
         azimuth, elevation = PRESETS[name]
+        self._look_from(azimuth, elevation, ORBIT_RADIUS)
+
+    def set_orbit_view(self, azimuth_deg: float, elevation_deg: float, distance: float) -> None:
+        """Look at the origin from a point on the orbit: azimuth in engine.geometry's convention
+        (270 = FaceLift's front camera), elevation in degrees, at ``distance`` (a model's camera)."""
+        self._look_from(vispy_azimuth(azimuth_deg), elevation_deg, distance)
+
+    def _look_from(self, vispy_az: float, elevation: float, distance: float) -> None:
         self.camera.set_state(
             {
-                "azimuth": azimuth,
+                "azimuth": vispy_az,
                 "elevation": elevation,
                 "center": (0.0, 0.0, 0.0),
                 "fov": FOV_DEG,
                 "roll": 0.0,
             }
         )
-        self.camera.distance = ORBIT_RADIUS
+        self.camera.distance = distance
         self.camera.view_changed()
 
     def reset_view(self) -> None:

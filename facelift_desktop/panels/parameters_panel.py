@@ -27,6 +27,7 @@ from engine.settings import (
     SAMPLER_LABELS,
     SAMPLER_STEPS,
     EngineConfig,
+    FramingName,
     RunOptions,
     SamplerName,
 )
@@ -34,6 +35,7 @@ from facelift_desktop.settings import GUIDANCE_RANGE, SEED_RANGE, STEPS_RANGE, P
 
 MODEL_FRAMING = ""
 """The framing combo's key for "the model folder's own framing" (RunOptions.framing None)."""
+MODEL_FRAMING_LABEL = "The model folder's own"
 
 
 def _fill(combo: QComboBox, labels: Mapping[str, str]) -> None:
@@ -79,7 +81,7 @@ class ParametersPanel(QWidget):
         self.steps.setRange(*STEPS_RANGE)
         self.auto_crop = QCheckBox("Detect the face and crop")
         self.framing = QComboBox()
-        _fill(self.framing, {MODEL_FRAMING: "The model folder's own", **FRAMING_LABELS})
+        _fill(self.framing, {MODEL_FRAMING: MODEL_FRAMING_LABEL, **FRAMING_LABELS})
         self.framing.setToolTip(
             "face: FaceLift's face framing; object: any subject, its mask centred (no face needed); "
             "none: the whole photo. The model folder's own: its facelift-model.json, else face "
@@ -162,6 +164,11 @@ class ParametersPanel(QWidget):
         _select(self.device, config.device)
         _select(self.memory, config.memory_preset)
         self._update_enabled()
+
+    def set_model_framing(self, framing: FramingName | None) -> None:
+        """Name the picked model's own framing in the combo's first item (None: no model)."""
+        text = MODEL_FRAMING_LABEL if framing is None else f"{MODEL_FRAMING_LABEL}: {framing}"
+        self.framing.setItemText(self.framing.findData(MODEL_FRAMING), text)
 
     def set_facelift_available(self, available: bool, reason: str = "") -> None:
         """Enable or disable the FaceLift engine item; a disabled item shows why."""

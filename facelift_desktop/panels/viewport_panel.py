@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from facelift_desktop.models import ViewPreset, view_presets
 from facelift_desktop.scene import FilterSettings, Scene
 
 if TYPE_CHECKING:
@@ -64,14 +65,17 @@ class ViewportPanel(QWidget):
 
         bar = QHBoxLayout()
         bar.setSpacing(2)
+        # one button per camera of the picked model (set_presets), then Top
         self.view_buttons: dict[str, QToolButton] = {}
-        for name in ("front", "left", "right", "back", "top"):
-            b = QToolButton()
-            b.setText(name.capitalize())
-            b.setToolTip(f"{name.capitalize()} view")
-            b.clicked.connect(lambda _=False, n=name: self.set_view(n))
-            bar.addWidget(b)
-            self.view_buttons[name] = b
+        self.presets: dict[str, ViewPreset] = {}
+        self._preset_row = QHBoxLayout()
+        self._preset_row.setSpacing(2)
+        bar.addLayout(self._preset_row)
+        self.top_button = QToolButton()
+        self.top_button.setText("Top")
+        self.top_button.setToolTip("Top view")
+        self.top_button.clicked.connect(lambda: self.set_view("top"))
+        bar.addWidget(self.top_button)
         self.reset_button = QToolButton()
         self.reset_button.setText("Reset (F)")
         self.reset_button.clicked.connect(lambda: self.set_view("front"))
@@ -127,6 +131,7 @@ class ViewportPanel(QWidget):
             filters.addRow(label, row)
             slider.valueChanged.connect(self._apply_filter)
         layout.addLayout(filters)
+        self.set_presets(view_presets(None))
         self._apply_filter()
         scene.shown_changed.connect(self._draw_shown)
         scene.filter_changed.connect(self._draw_filter)
@@ -173,8 +178,35 @@ class ViewportPanel(QWidget):
 
     # ---- camera ----------------------------------------------------------------------
 
+    def set_presets(self, presets: list[ViewPreset]) -> None:
+        """One button per camera of the picked model, named and placed like it (front, ...)."""
+        for button in self.view_buttons.values():
+            if button is self.top_button:
+                continue
+            self._preset_row.removeWidget(button)
+            button.deleteLater()
+        self.presets = {p.name: p for p in presets}
+        self.view_buttons = {}
+        for p in presets:
+            b = QToolButton()
+            b.setText(p.name.replace("_", " ").capitalize())
+            b.setToolTip(
+                f"The model's {p.name} camera (azimuth {p.azimuth:.0f}°, elevation {p.elevation:.0f}°, "
+                f"distance {p.distance:.2f})"
+            )
+            b.clicked.connect(lambda _=False, n=p.name: self.set_view(n))
+            self._preset_row.addWidget(b)
+            self.view_buttons[p.name] = b
+        self.view_buttons["top"] = self.top_button
+
     def set_view(self, name: str) -> None:
-        if self.viewer is not None:
+        """A camera of the picked model by its view name, else a viewer preset (left, top, ...)."""
+        if self.viewer is None:
+            return
+        preset = self.presets.get(name)
+        if preset is not None:
+            self.viewer.set_orbit_view(preset.azimuth, preset.elevation, preset.distance)
+        else:
             self.viewer.set_view(name)
 
     def reset_view(self) -> None:

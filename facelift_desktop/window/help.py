@@ -10,6 +10,8 @@ from PySide6.QtCore import Qt
 from engine.api import FaceLiftError
 from facelift_desktop.dialogs import AboutDialog, WeightsDialog
 from facelift_desktop.jobs import WEIGHTS_HINT
+from facelift_desktop.model_dialog import ModelsDialog
+from facelift_desktop.models import read_entry, view_presets
 
 if TYPE_CHECKING:
     from facelift_desktop.doctor_dialog import DoctorDialog
@@ -17,7 +19,7 @@ if TYPE_CHECKING:
 
 
 class WeightsAndHelp:
-    """Tools → FaceLift weights…, Help → Check this computer… and About."""
+    """Tools → FaceLift weights… and Models…, Help → Check this computer… and About."""
 
     def refresh_weights(self: MainWindow) -> None:
         """Find the FaceLift weights (cheap check); disable the engine with the reason if none."""
@@ -33,8 +35,33 @@ class WeightsAndHelp:
                 reason = f"{weights.missing_weights(saved or None)} ({WEIGHTS_HINT})"
         except FaceLiftError as exc:
             found, reason = None, str(exc)
-        self.weights_dir = found
-        self.parameters_panel.set_facelift_available(found is not None, reason)
+        self.released_weights = found
+        self.weights_dir, self.model = None, None
+        choice = self.settings.model_choice()
+        entry = read_entry(choice) if choice else read_entry(found, released=True) if found else None
+        if entry is not None and entry.description is None:
+            reason = f"{entry.error} (Tools → Models…)"
+        elif entry is not None:
+            self.weights_dir, self.model = entry.folder, entry.description
+        self.parameters_panel.set_facelift_available(self.weights_dir is not None, reason)
+        self._show_model()
+
+    def _show_model(self: MainWindow) -> None:
+        """The picked model's name, default framing and cameras in the window."""
+        model = self.model
+        self.model_label.setText(f"Model: {model.name if model is not None else '—'}")
+        self.parameters_panel.set_model_framing(model.framing if model is not None else None)
+        self.viewport.set_presets(view_presets(model))
+
+    def open_models_dialog(self: MainWindow) -> ModelsDialog:
+        """Tools → Models…: list model folders and pick the one runs use."""
+        dialog = ModelsDialog(self.settings, self.released_weights, self.refresh_weights, self)
+        self.last_models_dialog = dialog
+        if self.modal_dialogs:
+            dialog.exec()
+        else:
+            dialog.show()
+        return dialog
 
     def open_weights_dialog(self: MainWindow) -> WeightsDialog:
         def changed(path: Path | None) -> None:

@@ -90,12 +90,13 @@ class WindowLayout:
         main.setSizes([380, 1100])
         self.setCentralWidget(main)
 
+        self.model_label = QLabel("Model: —")
         self.device_label = QLabel("Device: —")
         self.count_label = QLabel("Gaussians: —")
         self.fps_label = QLabel("— fps")
         self.status_message = QLabel("Drop a portrait photo anywhere to begin.")
         self.statusBar().addWidget(self.status_message, 1)
-        for w in (self.device_label, self.count_label, self.fps_label):
+        for w in (self.model_label, self.device_label, self.count_label, self.fps_label):
             self.statusBar().addPermanentWidget(w)
         self.viewport.stats_changed.connect(self._on_viewer_stats)
         self.scene.filter_changed.connect(lambda _scene: self._show_count())
@@ -159,6 +160,7 @@ class WindowLayout:
 
         tools = bar.addMenu("&Tools")
         self._action(tools, "FaceLift &weights…", self.open_weights_dialog)
+        self.models_action = self._action(tools, "&Models…", self.open_models_dialog)
         help_menu = bar.addMenu("&Help")
         self._action(help_menu, "&Check this computer…", self.check_this_computer)
         self._action(help_menu, "&About FaceLift Desktop", self.show_about)
