@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "render": "render a Gaussian PLY to MP4, GIF or PNG",
     "export": "a head (Gaussians file or reconstruction folder) -> PLY, compressed PLY, SPZ, .splat, GLB or OBJ",
     "weights": "where the FaceLift weights are looked for; verify; download",
+    "animate": "drive a head with a face video or photo: head pose and expression -> MP4",
     "doctor": "check this computer: GPU, libraries, and FaceLift's networks against the reference",
 }
 
