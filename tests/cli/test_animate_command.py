@@ -58,13 +58,15 @@ def test_animate_errors_are_one_line_and_leave_nothing(tmp_path, instant_head, c
     assert sorted(p.name for p in tmp_path.iterdir()) == ["blank.mp4", "driver.png", "garbage.mp4", "lone"]
 
 
-def test_a_ply_with_its_rig_file_animates_from_a_photo_driver(tmp_path, instant_head):
+def test_a_ply_with_its_rig_file_animates_from_a_photo_driver(tmp_path, facelift_head, instant_head):
+    """A FaceLift-layout head (the conformance GS-LRM output) with a rig file, driven by one
+    photo with an open mouth: 25 frames easing into it; the mouth interior appears."""
     from engine.animate.head_source import rig_path, save_rig
     from engine.io.images import save_png
 
     ply = tmp_path / "head.ply"
-    ply.write_bytes((instant_head.folder / "gaussians.ply").read_bytes())
-    save_rig(rig_path(ply), instant_head.rig.landmarks)
+    ply.write_bytes((facelift_head.folder / "gaussians.ply").read_bytes())
+    save_rig(rig_path(ply), facelift_head.rig.landmarks)
     photo = tmp_path / "driver.png"
     save_png(open_mouth(instant_head.image, track(instant_head.image), 20.0), photo)
     out = tmp_path / "anim.mp4"
