@@ -73,6 +73,7 @@ class MainWindow(WindowLayout, FileOpening, RunLifecycle, ExportFlows, WeightsAn
         self.weights_dir: Path | None = None  # the picked model's folder (Tools → Models…)
         self.released_weights: Path | None = None  # the folder the weights search finds
         self.model: ModelDescription | None = None  # the picked model's cameras, views, framing
+        self.model_problem = ""  # why no model can be used, when none can
         self.last_models_dialog: ModelsDialog | None = None
         self.last_failure_dialog: FailureDialog | None = None
         self.last_export_dialog: ExportDialog | None = None

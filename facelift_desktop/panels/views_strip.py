@@ -1,4 +1,4 @@
-"""The six generated views as a strip of thumbnails; click one to enlarge it."""
+"""The generated views as a strip of thumbnails, one per view of the model; click one to enlarge it."""
 
 from __future__ import annotations
 
@@ -39,17 +39,45 @@ class ImageDialog(QDialog):
 
 
 class ViewsStrip(QWidget):
-    """Six thumbnails in FaceLift slot order (front, front-right, right, back, left, front-left)."""
+    """One thumbnail per view of the picked model, in view order (FaceLift's six: front,
+    front-right, right, back, left, front-left)."""
 
     view_clicked = Signal(int)
 
     def __init__(self) -> None:
         super().__init__()
         self.views: np.ndarray | None = None
+        self.names: tuple[str, ...] = ()
         self.thumbs: list[ClickableLabel] = []
+        self._row = QHBoxLayout()
+        self._row.setContentsMargins(0, 0, 0, 0)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        for i, name in enumerate(VIEW_NAMES):
+        layout.addLayout(self._row)
+        self.note = QLabel("")
+        self.note.setObjectName("dim")
+        self.note.setWordWrap(True)
+        self.note.setMaximumWidth(260)
+        layout.addWidget(self.note)
+        layout.addStretch(1)
+        self.dialog: ImageDialog | None = None
+        self.set_names(VIEW_NAMES)
+
+    def set_names(self, names: tuple[str, ...]) -> None:
+        """One slot per view name (the picked model's views); the shown views are cleared."""
+        if tuple(names) == self.names:
+            return
+        while self._row.count():
+            item = self._row.takeAt(0)
+            column = item.layout() if item is not None else None
+            while column is not None and column.count():
+                child = column.takeAt(0)
+                widget = child.widget() if child is not None else None
+                if widget is not None:
+                    widget.deleteLater()
+        self.names = tuple(names)
+        self.thumbs = []
+        for i, name in enumerate(self.names):
             col = QVBoxLayout()
             thumb = ClickableLabel()
             thumb.setObjectName("imageSlot")
@@ -62,19 +90,12 @@ class ViewsStrip(QWidget):
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
             col.addWidget(thumb)
             col.addWidget(caption)
-            layout.addLayout(col)
+            self._row.addLayout(col)
             self.thumbs.append(thumb)
-        self.note = QLabel("")
-        self.note.setObjectName("dim")
-        self.note.setWordWrap(True)
-        self.note.setMaximumWidth(260)
-        layout.addWidget(self.note)
-        layout.addStretch(1)
-        self.dialog: ImageDialog | None = None
-        self.set_views(None)
+        self.set_views(None, self.note.text())
 
     def set_views(self, views: np.ndarray | None, note: str = "") -> None:
-        """(6,H,W,3) uint8 or None (instant engine: no generated views); ``note`` explains."""
+        """(V,H,W,3) uint8, one per name, or None (instant engine: no generated views); ``note`` explains."""
         self.views = views
         self.note.setText(note)
         for i, thumb in enumerate(self.thumbs):
@@ -88,6 +109,6 @@ class ViewsStrip(QWidget):
         if self.views is None:
             return
         self.view_clicked.emit(index)
-        self.dialog = ImageDialog(self.views[index], f"View: {VIEW_NAMES[index].replace('_', ' ')}", self)
+        self.dialog = ImageDialog(self.views[index], f"View: {self.names[index].replace('_', ' ')}", self)
         self.dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.dialog.show()

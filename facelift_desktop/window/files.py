@@ -1,8 +1,10 @@
-"""Opening things: a portrait photo, Gaussians (a file or a reconstruction folder), drag and drop."""
+"""Opening things: a portrait photo, Gaussians (a file or a reconstruction folder), a set of
+views for GS-LRM alone, drag and drop."""
 
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,10 +12,11 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QFileDialog
 
-from engine.api import ReconstructionResult
+from engine.api import CancelToken, FaceLiftError, ProgressCallback, ReconstructionResult
+from engine.errors import WeightsError
 from engine.io.gaussians_file import is_gaussians_file
 from facelift_desktop import exports
-from facelift_desktop.jobs import Failure
+from facelift_desktop.jobs import Failure, TaskJob
 from facelift_desktop.panels.log_panel import LOGGER_NAME
 
 if TYPE_CHECKING:
@@ -25,7 +28,7 @@ GAUSSIANS_FILTER = "Gaussian splats (*.ply *.spz *.splat);;All files (*)"
 
 
 class FileOpening:
-    """File → Open photo / Open Gaussians, the recent list, and drops onto the window."""
+    """File → Open photo / Open Gaussians / Open views, the recent list, and drops onto the window."""
 
     def open_dialog(self: MainWindow) -> None:
         folder = str(Path(self.settings.recent_files()[0]).parent) if self.settings.recent_files() else ""
@@ -88,6 +91,50 @@ class FileOpening:
         log.info("opened Gaussians %s (%d)", path, len(gaussians))
         self._update_actions()
         self.result_changed.emit(result)
+        return True
+
+    def open_views_dialog(self: MainWindow) -> None:
+        folder = self.settings.export_settings().last_folder or str(Path.home())
+        paths, _ = QFileDialog.getOpenFileNames(
+            self, "Open views: one image per camera of the model (GS-LRM only)", folder, PHOTO_FILTER
+        )
+        if paths:
+            self.open_views([Path(p) for p in paths])
+
+    def open_views(self: MainWindow, chosen: list[Path] | Path) -> bool:
+        """Reconstruct from an existing set of views (a `facelift multiview` folder, or images,
+        one per camera of the picked model) with GS-LRM alone and the model's cameras.
+
+        A wrong count of views or no usable model shows "Cannot open the views" with one line;
+        True if the run started (its outcome arrives like a reconstruction's)."""
+        from facelift_desktop.posed_views import reconstruct_views, view_files
+
+        if self.job is not None:
+            self.status_message.setText("Something is running: cancel it before opening views.")
+            return False
+        model = self.model
+        try:
+            if model is None or self.weights_dir is None:
+                raise WeightsError(f"Open views needs a model (Tools → Models…): {self.model_problem}")
+            files = view_files([chosen] if isinstance(chosen, Path) else list(chosen), model)
+        except FaceLiftError as exc:
+            self.show_failure(Failure.from_exception(exc), title="Cannot open the views")
+            return False
+        device = self.parameters_panel.parameters().config.device
+
+        def work(on_progress: ProgressCallback, cancel: CancelToken) -> ReconstructionResult:
+            return reconstruct_views(files, model, device, on_progress, cancel)
+
+        job = TaskJob(work, "views")
+        job.progress.connect(self._on_progress)
+        job.finished.connect(self._on_finished)
+        job.failed.connect(self._on_failed)
+        job.cancelled.connect(self._on_cancelled)
+        self._run_t0 = time.monotonic()
+        self.status_message.setText(f"GS-LRM on {len(files)} views with the cameras of {model.name}…")
+        log.info("open views with %s: %s", model.name, ", ".join(str(f) for f in files))
+        self._job_started(job)
+        job.start()
         return True
 
     def dragEnterEvent(self: MainWindow, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)

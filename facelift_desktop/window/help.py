@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt
 
 from engine.api import FaceLiftError
+from engine.geometry import VIEW_NAMES
 from facelift_desktop.dialogs import AboutDialog, WeightsDialog
 from facelift_desktop.jobs import WEIGHTS_HINT
 from facelift_desktop.model_dialog import ModelsDialog
@@ -43,6 +44,7 @@ class WeightsAndHelp:
             reason = f"{entry.error} (Tools → Models…)"
         elif entry is not None:
             self.weights_dir, self.model = entry.folder, entry.description
+        self.model_problem = "" if self.weights_dir is not None else reason
         self.parameters_panel.set_facelift_available(self.weights_dir is not None, reason)
         self._show_model()
 
@@ -52,6 +54,7 @@ class WeightsAndHelp:
         self.model_label.setText(f"Model: {model.name if model is not None else '—'}")
         self.parameters_panel.set_model_framing(model.framing if model is not None else None)
         self.viewport.set_presets(view_presets(model))
+        self.views_strip.set_names(model.view_names if model is not None else VIEW_NAMES)
 
     def open_models_dialog(self: MainWindow) -> ModelsDialog:
         """Tools → Models…: list model folders and pick the one runs use."""

@@ -129,6 +129,7 @@ class WindowLayout:
         self.open_gaussians_action = self._action(
             file_menu, "Open &Gaussians…", self.open_gaussians_dialog, "Ctrl+Shift+O"
         )
+        self.open_views_action = self._action(file_menu, "Open &views…", self.open_views_dialog)
         recent = file_menu.addMenu("Open &recent")
         recent.aboutToShow.connect(lambda: self._fill_recent(recent))
         file_menu.addSeparator()
@@ -183,6 +184,7 @@ class WindowLayout:
         idle_with_photo = not busy and self.photo is not None
         has_result = self.scene.result is not None
         self.reconstruct_action.setEnabled(idle_with_photo)
+        self.open_views_action.setEnabled(not busy)
         self.progress_panel.reconstruct_button.setEnabled(idle_with_photo)
         self.cancel_action.setEnabled(busy)
         self.export_action.setEnabled(has_result and not busy)
