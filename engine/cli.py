@@ -22,7 +22,7 @@ from engine.errors import Cancelled, FaceLiftError
 
 COMMANDS: dict[str, str] = {
     "reconstruct": "photo(s) -> 3D Gaussian head: input.png, gaussians.ply, output.png, turntable.mp4",
-    "multiview": "photo -> the six generated views (FaceLift diffusion)",
+    "multiview": "photo -> the generated views (FaceLift diffusion; the model folder's views)",
     "lrm": "six views -> Gaussians PLY (GS-LRM)",
     "render": "render a Gaussian PLY to MP4, GIF or PNG",
     "export": "a head (Gaussians file or reconstruction folder) -> PLY, compressed PLY, SPZ, .splat, GLB or OBJ",

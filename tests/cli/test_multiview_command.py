@@ -94,3 +94,37 @@ def test_fast_sampler_takes_its_own_steps_and_gives_other_views(
     with pytest.raises(SystemExit) as info:
         main(["multiview", str(run_dir / "input.png"), "-o", str(out), "--sampler", "ddpm"])
     assert info.value.code == 2 and "invalid choice: 'ddpm'" in capsys.readouterr().err
+
+
+def test_a_four_view_models_names_and_framing(conformance_dir, tmp_path, monkeypatch, capsys) -> None:
+    """A model folder with four named views that frames objects: its view names are the files
+    and messages, and the photo is framed as an object (no face detection) unless told otherwise."""
+    from model_folders import n_view_model
+
+    import engine.preprocess.prepare as prepare
+
+    def no_face(*args, **kwargs):
+        raise AssertionError("face detection ran")
+
+    monkeypatch.setattr(prepare, "find_face", no_face)
+    names = ["nose", "left_flank", "tail", "right_flank"]
+    model = n_view_model(tmp_path / "rig", conformance_dir, names, framing="object")
+    photo = tmp_path / "mouse.png"
+    subject = np.zeros((240, 320, 4), np.uint8)
+    subject[60:180, 80:260] = (120, 80, 40, 255)
+    Image.fromarray(subject).save(photo)
+    out = tmp_path / "out"
+    argv = ["multiview", str(photo), "-o", str(out), "--weights", str(model), "--steps", "3"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out.split()
+    assert printed == [str(out / f"{n}.png") for n in [*names, "multiview"]]
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{n}.png" for n in [*names, "multiview"])
+    strip = np.asarray(Image.open(out / "multiview.png"))
+    assert strip.shape == (64, 4 * 64, 3)
+    assert main(argv) == 2  # the model's first view is refused, by its name
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(out / "nose.png") in err[0]
+    monkeypatch.undo()
+    assert main([*argv, "-o", str(tmp_path / "face"), "--framing", "face"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no face found" in err[0]
