@@ -103,15 +103,21 @@ def export_png(image: np.ndarray, path: Path | str, overwrite: bool = False) -> 
     return path
 
 
-def view_paths(folder: Path, stem: str, count: int = 6) -> list[Path]:
-    """Where the six views go: ``<folder>/<stem>_<index>_<name>.png``."""
-    return [folder / f"{stem}_{i}_{name}.png" for i, name in enumerate(VIEW_NAMES[:count])]
+def view_paths(folder: Path, stem: str, names: tuple[str, ...] = VIEW_NAMES) -> list[Path]:
+    """Where the views go: ``<folder>/<stem>_<index>_<name>.png``, one per view name."""
+    return [folder / f"{stem}_{i}_{name}.png" for i, name in enumerate(names)]
 
 
 def export_views(
-    views: np.ndarray, folder: Path | str, stem: str = "view", overwrite: bool = False
+    views: np.ndarray,
+    folder: Path | str,
+    stem: str = "view",
+    overwrite: bool = False,
+    names: tuple[str, ...] | None = None,
 ) -> list[Path]:
-    """Write the six views (6,H,W,3) uint8 as ``<stem>_<index>_<name>.png`` into ``folder``; all or none.
+    """Write the views (V,H,W,3) uint8 as ``<stem>_<index>_<name>.png`` into ``folder``; all or none.
+
+    names: the V view names (the model's; default FaceLift's six, else view_1..view_V).
 
     Every view is written to its own temp name first; only when all are written are they renamed
     into place, so a failure (disk full, no permission) leaves the earlier files untouched.
@@ -121,7 +127,11 @@ def export_views(
     folder = Path(folder)
     if not folder.is_dir():
         raise OutputError(f"{folder}: folder not found")
-    paths = view_paths(folder, stem, len(views))
+    if names is None or len(names) != len(views):
+        names = (
+            VIEW_NAMES if len(views) == len(VIEW_NAMES) else tuple(f"view_{i + 1}" for i in range(len(views)))
+        )
+    paths = view_paths(folder, stem, names)
     for p in paths:
         refuse_overwrite(p, overwrite)
     with contextlib.ExitStack() as stack:

@@ -120,7 +120,9 @@ class ExportFlows:
         self.scene.require_result()
         if views is None:
             raise FaceLiftError("this result has no generated views (the instant engine makes none)")
-        return exports.export_views(views, folder, stem=self._stem(), overwrite=overwrite)
+        return exports.export_views(
+            views, folder, stem=self._stem(), overwrite=overwrite, names=self.views_strip.names
+        )
 
     def start_turntable_export(
         self: MainWindow,
@@ -258,11 +260,11 @@ class ExportFlows:
         return True
 
     def _export_views_to_folder(self: MainWindow) -> bool:
-        folder = QFileDialog.getExistingDirectory(self, "Folder for the six views")
+        folder = QFileDialog.getExistingDirectory(self, "Folder for the generated views")
         if not folder:
             return False
         target = Path(folder)
-        existing = [p for p in exports.view_paths(target, self._stem()) if p.exists()]
+        existing = [p for p in exports.view_paths(target, self._stem(), self.views_strip.names) if p.exists()]
         if existing:
             answer = QMessageBox.question(
                 self,

@@ -36,7 +36,7 @@ EXPORT_MENU: tuple[tuple[str, str], ...] = (
     ("obj", "Mesh as &OBJ…"),
     ("turntable", "&Turntable video (MP4/GIF)…"),
     ("png", "Current view as P&NG…"),
-    ("views", "The six &views…"),
+    ("views", "The generated &views…"),
 )
 """File → Export as's entries (format kind, text); each opens the Export dialog on its kind."""
 

@@ -52,6 +52,10 @@ def test_open_a_multiview_folder_runs_gs_lrm_with_the_models_cameras(  # type: i
     np.testing.assert_array_equal(window.views_strip.views, views)
     assert len(window.views_strip.thumbs) == 4
     assert window.status_message.text().startswith(f"GS-LRM: {len(want):,} Gaussians")
+    (tmp_path / "exported").mkdir()
+    written = window.export_views(tmp_path / "exported")  # named by the model's views
+    stem = window.scene.stem(None)
+    assert [p.name for p in written] == [f"{stem}_{i}_{n}.png" for i, n in enumerate(RIG)]
 
 
 def test_a_wrong_number_of_views_is_one_line_naming_the_cameras(rig_window, gslrm_inputs, tmp_path) -> None:  # type: ignore[no-untyped-def]
