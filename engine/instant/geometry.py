@@ -87,28 +87,31 @@ def rasterize_mesh(
     Returns (depth (H,W) float64 with inf where uncovered, covered (H,W) bool).
     """
     zbuf = np.full((size, size), np.inf)
-    for tri in triangles:
-        p = points_uv[tri]
-        x0 = max(int(np.floor(p[:, 0].min() - 0.5)), 0)
-        x1 = min(int(np.ceil(p[:, 0].max() - 0.5)), size - 1)
-        y0 = max(int(np.floor(p[:, 1].min() - 0.5)), 0)
-        y1 = min(int(np.ceil(p[:, 1].max() - 0.5)), size - 1)
-        if x1 < x0 or y1 < y0:
-            continue
-        (ax, ay), (bx, by), (cx, cy) = p
-        det = (by - cy) * (ax - cx) + (cx - bx) * (ay - cy)
-        if abs(det) < 1e-9:
-            continue
-        gx, gy = np.meshgrid(np.arange(x0, x1 + 1) + 0.5, np.arange(y0, y1 + 1) + 0.5)
-        w0 = ((by - cy) * (gx - cx) + (cx - bx) * (gy - cy)) / det
-        w1 = ((cy - ay) * (gx - cx) + (ax - cx) * (gy - cy)) / det
-        w2 = 1.0 - w0 - w1
-        inside = (w0 >= -1e-6) & (w1 >= -1e-6) & (w2 >= -1e-6)
-        if not inside.any():
-            continue
-        z = w0 * depth[tri[0]] + w1 * depth[tri[1]] + w2 * depth[tri[2]]
-        block = zbuf[y0 : y1 + 1, x0 : x1 + 1]
-        np.minimum(block, np.where(inside, z, np.inf), out=block)
+    p = points_uv[triangles]  # (T,3,2)
+    x0 = np.maximum(np.floor(p[:, :, 0].min(axis=1) - 0.5), 0).astype(np.int64)
+    x1 = np.minimum(np.ceil(p[:, :, 0].max(axis=1) - 0.5), size - 1).astype(np.int64)
+    y0 = np.maximum(np.floor(p[:, :, 1].min(axis=1) - 0.5), 0).astype(np.int64)
+    y1 = np.minimum(np.ceil(p[:, :, 1].max(axis=1) - 0.5), size - 1).astype(np.int64)
+    (ax, ay), (bx, by), (cx, cy) = (p[:, k].T for k in range(3))
+    det = (by - cy) * (ax - cx) + (cx - bx) * (ay - cy)
+    ok = (x1 >= x0) & (y1 >= y0) & (np.abs(det) >= 1e-9)
+    bw, bh = np.where(ok, x1 - x0 + 1, 0), np.where(ok, y1 - y0 + 1, 0)
+    # Every pixel of every triangle's bounding box at once: triangle t owns bw*bh entries.
+    t = np.repeat(np.arange(len(triangles)), bw * bh)
+    if len(t) == 0:
+        return zbuf, np.isfinite(zbuf)
+    first = np.cumsum(bw * bh) - bw * bh
+    k = np.arange(len(t)) - first[t]
+    gx = x0[t] + k % bw[t]
+    gy = y0[t] + k // bw[t]
+    px, py = gx + 0.5, gy + 0.5
+    w0 = ((by - cy)[t] * (px - cx[t]) + (cx - bx)[t] * (py - cy[t])) / det[t]
+    w1 = ((cy - ay)[t] * (px - cx[t]) + (ax - cx)[t] * (py - cy[t])) / det[t]
+    w2 = 1.0 - w0 - w1
+    inside = (w0 >= -1e-6) & (w1 >= -1e-6) & (w2 >= -1e-6)
+    d = depth[triangles]
+    z = w0 * d[t, 0] + w1 * d[t, 1] + w2 * d[t, 2]
+    np.minimum.at(zbuf, (gy[inside], gx[inside]), z[inside])
     return zbuf, np.isfinite(zbuf)
 
 

@@ -111,7 +111,8 @@ def preprocess_photo(
         return Prepared(framed.image, framed.alpha, None, None, None, notes, framed.photo_to_image)
     own_alpha = bool((rgba[:, :, 3] < 255).any())
     photo_rgba = Image.fromarray(rgba, "RGBA")
-    photo = composite_on_white(photo_rgba)
+    # An opaque photo is its own composite: skip a 12 MP alpha_composite (~0.1 s).
+    photo = composite_on_white(photo_rgba) if own_alpha else photo_rgba.convert("RGB")
     notes = [f"photo {photo.width}x{photo.height}"]
     _check(cancel)
 
