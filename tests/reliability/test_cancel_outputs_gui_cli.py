@@ -326,3 +326,18 @@ def test_ctrl_c_during_the_turntable_exits_130_with_no_partial_folder(
     rc, stderr = interrupt_cli(args, wait_for="turntable 3/150")
     _assert_interrupted(rc, stderr, out)
     assert not out.exists() or list(out.iterdir()) == []  # no staging folder, no temp video
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_an_animation_exits_130_with_no_video_and_no_ply_sequence(
+    instant_head, tmp_path: Path
+) -> None:
+    from animate_drivers import write_video
+
+    driver = write_video([instant_head.image] * 40, tmp_path / "driver.mp4")
+    out, seq = tmp_path / "out", tmp_path / "out" / "plys"
+    out.mkdir()
+    args = ["animate", str(instant_head.folder), "--driver", str(driver), "-o", str(out / "anim.mp4")]
+    rc, stderr = interrupt_cli([*args, "--size", "64", "--ply-sequence", str(seq)], wait_for="3/40")
+    _assert_interrupted(rc, stderr, out)
+    assert list(out.iterdir()) == []  # no video, no temp video, no staged PLY folder
