@@ -305,25 +305,21 @@ def _assert_interrupted(rc: int, stderr: str, out: Path) -> None:
 
 
 @pytest.mark.slow
-def test_ctrl_c_during_diffusion_exits_130_with_nothing_written(
-    conformance_dir: Path, tmp_path: Path
+@pytest.mark.parametrize(
+    ("run_args", "wait_for"),
+    [
+        (["--steps", "200", "--frames", "0"], "diffusion 3/200"),
+        (["--steps", "4", "--size", "32"], "turntable 3/150"),
+    ],
+    ids=["during_diffusion", "during_the_turntable"],
+)
+def test_ctrl_c_exits_130_with_nothing_written(
+    conformance_dir: Path, tmp_path: Path, run_args: list[str], wait_for: str
 ) -> None:
     out = tmp_path / "out"
     args = ["reconstruct", str(ASTRONAUT), "-o", str(out), "--engine", "facelift"]
-    args += ["--weights", str(conformance_dir), "--device", "cpu", "--steps", "200", "--frames", "0"]
-    rc, stderr = interrupt_cli(args, wait_for="diffusion 3/200")
-    _assert_interrupted(rc, stderr, out)
-    assert not out.exists() or list(out.iterdir()) == []
-
-
-@pytest.mark.slow
-def test_ctrl_c_during_the_turntable_exits_130_with_no_partial_folder(
-    conformance_dir: Path, tmp_path: Path
-) -> None:
-    out = tmp_path / "out"
-    args = ["reconstruct", str(ASTRONAUT), "-o", str(out), "--engine", "facelift"]
-    args += ["--weights", str(conformance_dir), "--device", "cpu", "--steps", "4", "--size", "32"]
-    rc, stderr = interrupt_cli(args, wait_for="turntable 3/150")
+    args += ["--weights", str(conformance_dir), "--device", "cpu", *run_args]
+    rc, stderr = interrupt_cli(args, wait_for=wait_for)
     _assert_interrupted(rc, stderr, out)
     assert not out.exists() or list(out.iterdir()) == []  # no staging folder, no temp video
 
