@@ -38,3 +38,20 @@ def window_factory(qtbot: Any, settings_path: Path) -> Iterator[Callable[..., An
     finally:
         for w in made:
             w.shutdown()
+
+
+def drop_file(window: Any, path: Path, at: tuple[float, float] = (200, 200)) -> None:
+    """Drop ``path`` on ``window`` as a file manager does (a copy action carrying its URL)."""
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(
+        QPointF(*at),
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    window.dropEvent(event)

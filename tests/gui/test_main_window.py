@@ -10,6 +10,7 @@ import pytest
 from fakes import FakeFactory
 from PySide6.QtCore import QEvent, Qt, QThread
 from PySide6.QtWidgets import QApplication
+from window_factory import drop_file
 
 from engine.api import FaceLiftError, OutOfMemory, OutputError, ProgressEvent
 from engine.settings import EngineConfig, RunOptions
@@ -294,19 +295,7 @@ def test_about_says_the_weights_are_non_commercial(make_window, no_weights, monk
 
 
 def test_dropping_a_photo_on_the_window_opens_it(qtbot, make_window, photo, no_weights) -> None:  # type: ignore[no-untyped-def]
-    from PySide6.QtCore import QMimeData, QPointF, QUrl
-    from PySide6.QtGui import QDropEvent
-
     window = make_window()
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(photo))])
-    event = QDropEvent(
-        QPointF(200, 200),
-        Qt.DropAction.CopyAction,
-        mime,
-        Qt.MouseButton.NoButton,
-        Qt.KeyboardModifier.NoModifier,
-    )
-    window.dropEvent(event)
+    drop_file(window, photo)
     assert window.photo_path == photo and window.input_panel.photo.has_image
     assert window.reconstruct_action.isEnabled()

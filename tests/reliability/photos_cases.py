@@ -3,7 +3,8 @@
 Each ``make_<case>(folder) -> Path`` writes one file (or folder) into ``folder`` and returns its
 path. The real face is ``skimage.data.astronaut()`` (512x512 RGB, one face at about x 170..300,
 y 30..200); the no-face photo is ``skimage.data.coffee()``. PNGs that PIL cannot write
-(16-bit RGB, a header that declares 30000x30000) are written byte by byte.
+(16-bit RGB, a header that declares 30000x30000) are written byte by byte. At the end, the
+checks the engine, CLI and GUI photo tests (test_photos_*.py) share.
 """
 
 from __future__ import annotations
@@ -15,9 +16,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pytest
 from PIL import Image
+
+if TYPE_CHECKING:
+    from engine.api import ReconstructionResult
 
 EXIF_ORIENTATION = 0x0112
 
@@ -286,3 +292,47 @@ BAD_CASES: tuple[BadCase, ...] = (
 )
 """Unusable files, as the engine API and the GUI see them (a folder on the CLI is a folder of
 photos: see the tests for what it says there)."""
+
+
+def case_id(case: BadCase) -> str:
+    """A case's name, as its pytest id."""
+    return case.name
+
+
+def make_case(name: str) -> BadCase:
+    return next(c for c in BAD_CASES if c.name == name)
+
+
+# --------------------------------------------------------------------------------------
+# What the engine, CLI and GUI tests check alike
+# --------------------------------------------------------------------------------------
+
+
+def mean_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean absolute difference of two images of one shape (0..255 for uint8)."""
+    return float(np.abs(a.astype(np.float64) - b.astype(np.float64)).mean())
+
+
+def assert_face_found(result: ReconstructionResult, faces: int = 1) -> None:
+    """The result framed a face (or the most confident of ``faces``) and made a real head."""
+    notes = " | ".join(result.info["notes"])
+    if faces == 1:
+        assert "face found" in notes, notes
+    else:
+        assert f"{faces} faces found; framed the most confident one" in notes, notes
+    assert len(result.gaussians) > 10_000
+
+
+def deny_reading(monkeypatch: pytest.MonkeyPatch, locked: Path) -> None:
+    """Opening ``locked`` fails as it does for a user without read permission (we run as root,
+    where mode 000 does not stop reads); every other file opens normally."""
+    from engine.io import images
+
+    real_open = images.Image.open
+
+    def open_or_deny(fp: Any, *args: Any, **kwargs: Any) -> Any:
+        if Path(str(fp)) == locked:
+            raise PermissionError(13, "Permission denied", str(fp))
+        return real_open(fp, *args, **kwargs)
+
+    monkeypatch.setattr(images.Image, "open", open_or_deny)
