@@ -10,11 +10,14 @@ line, without a traceback; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Iterable, Sequence
-from types import ModuleType
+from collections.abc import Iterable, Iterator, Sequence
+from types import FrameType, ModuleType
 
 from engine import __version__
 from engine.commands import error_text
@@ -33,6 +36,32 @@ COMMANDS: dict[str, str] = {
 
 # FaceLift's inference.py flags, accepted when no sub-command is named.
 _REFERENCE_FLAGS = ("-i", "--input_dir", "--output_dir", "--guidance_scale_2D", "--step_2D", "--auto_crop")
+
+
+class Terminated(BaseException):
+    """SIGTERM arrived (``kill PID``, a session ending). A BaseException like KeyboardInterrupt,
+    so ``except Exception`` does not swallow it and every ``finally`` / atomic writer on the way
+    out removes its temporary file, as Ctrl+C does."""
+
+
+@contextlib.contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While the command runs, SIGTERM raises :class:`Terminated` in the main thread (Python's
+    default is to die at once, leaving temp files behind). Later SIGTERMs are ignored so the
+    clean-up is not cut short (SIGKILL still ends the process). The earlier handler is restored."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise Terminated
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _load_command(name: str) -> ModuleType:
@@ -96,7 +125,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args._run(args) or 0)
+        with _sigterm_raises():
+            return int(args._run(args) or 0)
+    except Terminated:
+        print("facelift: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except Cancelled as exc:
         print(f"facelift: cancelled: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -172,10 +172,14 @@ class ProgressGate:
         self._signal.disconnect(self._on_progress)
 
 
-def interrupt_cli(args: list[str], wait_for: str, timeout: float = 240) -> tuple[int, str]:
+def interrupt_cli(
+    args: list[str], wait_for: str, timeout: float = 240, *, terminate: bool = False
+) -> tuple[int, str]:
     """Run ``facelift ARGS`` like a terminal would and press Ctrl+C once ``wait_for`` shows up
     on its stderr (tqdm's progress text). Ctrl+C signals the whole foreground process group,
     so the CLI gets its own group and SIGINT goes to all of it (ffmpeg included).
+    ``terminate``: send SIGTERM to the facelift process alone instead (``kill PID``), so its
+    ffmpeg child is not signalled and must be stopped by facelift itself.
 
     Returns (exit code, everything written to stderr).
     """
@@ -205,7 +209,10 @@ def interrupt_cli(args: list[str], wait_for: str, timeout: float = 240) -> tuple
         chunk = proc.stderr.read() or b""
         seen += chunk
         if not sent and wait_for.encode() in seen:
-            os.killpg(proc.pid, signal.SIGINT)
+            if terminate:
+                os.kill(proc.pid, signal.SIGTERM)
+            else:
+                os.killpg(proc.pid, signal.SIGINT)
             sent = True
         time.sleep(0.02)
     if proc.poll() is None:

@@ -295,11 +295,13 @@ def test_gui_turntable_export_cancelled_half_way_leaves_the_earlier_file(
 # ---------------------------------------------------------------------------------------------
 
 
-def _assert_interrupted(rc: int, stderr: str, out: Path) -> None:
-    assert rc == 130, f"exit {rc}; stderr:\n{stderr}"
+def _assert_interrupted(
+    rc: int, stderr: str, out: Path, *, code: int = 130, last: str = "interrupted"
+) -> None:
+    assert rc == code, f"exit {rc}; stderr:\n{stderr}"
     assert "Traceback" not in stderr and "Exception ignored" not in stderr, stderr
     lines = [ln for ln in stderr.replace("\r", "\n").splitlines() if ln.startswith("facelift:")]
-    assert lines[-1] == "facelift: interrupted", stderr
+    assert lines[-1] == f"facelift: {last}", stderr
     assert not [ln for ln in lines if "error" in ln], stderr
     assert not (out / "astronaut").exists() and leftovers(out) == []
 
@@ -336,4 +338,22 @@ def test_ctrl_c_during_an_animation_exits_130_with_no_video_and_no_ply_sequence(
     args = ["animate", str(instant_head.folder), "--driver", str(driver), "-o", str(out / "anim.mp4")]
     rc, stderr = interrupt_cli([*args, "--size", "64", "--ply-sequence", str(seq)], wait_for="3/40")
     _assert_interrupted(rc, stderr, out)
+    assert list(out.iterdir()) == []  # no video, no temp video, no staged PLY folder
+
+
+@pytest.mark.slow
+def test_sigterm_during_an_animation_exits_143_with_no_video_and_no_ply_sequence(
+    instant_head, tmp_path: Path
+) -> None:
+    """``kill PID`` (SIGTERM to facelift alone, not its ffmpeg) mid-animation: facelift stops its
+    encoder and removes the .tmp- video and the staged PLY folder, like Ctrl+C."""
+    from animate_drivers import write_video
+
+    driver = write_video([instant_head.image] * 40, tmp_path / "driver.mp4")
+    out, seq = tmp_path / "out", tmp_path / "out" / "plys"
+    out.mkdir()
+    args = ["animate", str(instant_head.folder), "--driver", str(driver), "-o", str(out / "anim.mp4")]
+    args += ["--size", "64", "--ply-sequence", str(seq)]
+    rc, stderr = interrupt_cli(args, wait_for="3/40", terminate=True)
+    _assert_interrupted(rc, stderr, out, code=143, last="terminated")
     assert list(out.iterdir()) == []  # no video, no temp video, no staged PLY folder
