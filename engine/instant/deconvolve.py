@@ -6,8 +6,11 @@ to the next pixels, plus the rasteriser's dilation). With geometry and opacities
 render is linear in the colours: pixel p = sum_q w_pq c_q + T_p bg, w from 3DGS's front-to-back
 blending of the discs q in p's (2R+1)^2 neighbourhood in depth order (alpha = min(0.99,
 o exp(-|p-q|^2 / 2 SIGMA2)), skipped below 1/255). A few conjugate-gradient steps on
-||W c - (target - T bg)||^2 (CGLS) undo the blur ("deconvolution"), then the colours are
-clipped to what a Gaussian can show (>= 0; the rasteriser clamps negatives).
+||W c - (target - T bg)||^2 (CGLS) undo the blur ("deconvolution"); every RESTART steps the
+colours are clipped to what a Gaussian can show (>= 0: the rasteriser clamps negatives) and
+CG restarts from there (projected restarts: clipping only once at the end throws away more
+than extra steps gain, so more steps made the render worse). The model only holds if nothing
+else is drawn over the layer: the reconstructor keeps the mesh's discs behind it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import numpy as np
 ALPHA_MAX = 0.99
 ALPHA_MIN = 1.0 / 255.0
 DILATION = 0.3
-RADIUS = 1  # neighbourhood (2R+1)^2; a disc two pixels away adds < 3 % (k = 0.5)
+RESTART = 3  # CG steps between projections onto [0, upper]
+RADIUS = 2  # neighbourhood (2R+1)^2: a disc two pixels away still adds ~6 % (k = 0.65)
 
 
 def _offsets(radius: int) -> list[tuple[int, int]]:
@@ -33,7 +37,7 @@ def _shift(img: np.ndarray, dy: int, dx: int) -> np.ndarray:
 
 
 def blend_weights(
-    present: np.ndarray, depth: np.ndarray, opacity: np.ndarray, sigma2: float, radius: int = RADIUS
+    present: np.ndarray, depth: np.ndarray, opacity: np.ndarray, sigma2: float, radius: int | None = None
 ) -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
     """Blending weights of the per-pixel discs.
 
@@ -41,7 +45,12 @@ def blend_weights(
     (weights (K,H,W): weight of the disc at offset k for pixel p, transmittance T (H,W) left
     behind the layer, offsets [(dy, dx)] * K).
     """
-    offs = _offsets(radius)
+    # Offsets whose alpha never reaches the rasteriser's 1/255 cut are left out.
+    offs = [
+        (dy, dx)
+        for dy, dx in _offsets(RADIUS if radius is None else radius)
+        if ALPHA_MAX * np.exp(-(dy * dy + dx * dx) / (2.0 * sigma2)) >= ALPHA_MIN
+    ]
     k = len(offs)
     h, w = present.shape
     alpha = np.zeros((k, h, w), np.float32)
@@ -96,6 +105,35 @@ def _adjoint(r: np.ndarray, weights: np.ndarray, offs: list[tuple[int, int]]) ->
     return out
 
 
+def _cgls(
+    c: np.ndarray,
+    b: np.ndarray,
+    f: np.ndarray,
+    free3: np.ndarray,
+    weights: np.ndarray,
+    offs: list[tuple[int, int]],
+    iterations: int,
+) -> None:
+    """``iterations`` CGLS steps on ||f (W c) - b||^2 over the free discs, updating c (3,H,W)
+    in place."""
+    r = b - _forward(c, weights, offs) * f
+    s = _adjoint(r, weights, offs) * free3
+    p = s.copy()
+    gamma = float((s * s).sum())
+    for _ in range(iterations):
+        q = _forward(p, weights, offs) * f
+        qq = float((q * q).sum())
+        if qq <= 1e-20 or gamma <= 1e-20:
+            break
+        step = gamma / qq
+        c += step * p
+        r -= step * q
+        s = _adjoint(r, weights, offs) * free3
+        g_new = float((s * s).sum())
+        p = s + (g_new / gamma) * p
+        gamma = g_new
+
+
 def solve_colours(
     target: np.ndarray,
     start: np.ndarray,
@@ -136,22 +174,15 @@ def solve_colours(
     c = np.ascontiguousarray(start[box].transpose(2, 0, 1), np.float32) * pres
     free = pres if fixed is None else pres & ~fixed[box]
     free3 = free.astype(np.float32)
-    r = b - _forward(c, weights, offs) * f
-    s = _adjoint(r, weights, offs) * free3
-    p = s.copy()
-    gamma = float((s * s).sum())
-    for _ in range(iterations):
-        q = _forward(p, weights, offs) * f
-        qq = float((q * q).sum())
-        if qq <= 1e-20 or gamma <= 1e-20:
-            break
-        step = gamma / qq
-        c += step * p
-        r -= step * q
-        s = _adjoint(r, weights, offs) * free3
-        g_new = float((s * s).sum())
-        p = s + (g_new / gamma) * p
-        gamma = g_new
+    done = 0
+    while done < iterations:
+        # CGLS on the unconstrained problem, restarted from the clipped colours every
+        # RESTART steps: plain CG overshoots beyond what a Gaussian can show (< 0), and
+        # clipping only at the end would then undo more than the extra steps gained.
+        steps = min(RESTART, iterations - done)
+        _cgls(c, b, f, free3, weights, offs, steps)
+        np.clip(c, 0.0, upper, out=c)
+        done += steps
     out = start.astype(np.float64).copy()
     out[box] = np.where(free[:, :, None], np.clip(c.transpose(1, 2, 0), 0.0, upper), out[box])
     return out

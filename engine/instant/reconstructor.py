@@ -35,7 +35,9 @@ OVERLAP = 1.6  # how many discs cover a pixel's centre, roughly (opacity compens
 FACING_MIN = 0.3  # cos of the angle to the camera below which the mesh discs take over
 EDGE_SHIFT = 0.7  # px: the discs and the rasteriser's blur widen the matte by about this much
 FRONT_SIGMA = 0.65  # disc size, in steps to the next pixel: closes the surface at 2x magnification
-SOLVE_ITERATIONS = 8  # conjugate-gradient steps of the colour solve (deconvolve.py)
+BEHIND_REACH = 7  # px: the neighbourhood a mesh disc overlaps in the front view
+BEHIND_PX = 1.0  # mesh discs the front layer covers sit at least this far behind it
+SOLVE_ITERATIONS = 6  # conjugate-gradient steps of the colour solve (deconvolve.py), in 2 rounds
 SURFACE_SPACING_PX = 3.0  # between mesh discs, in front-camera pixels at the mid-plane
 SURFACE_OPACITY = 0.99
 SOLID_OPACITY = 0.99  # front discs inside the outline (with the overlap: opaque)
@@ -107,7 +109,7 @@ class InstantReconstructor:
         stage(2, "placing the visible surface")
         rgb = image.astype(np.float64) / 255.0
         parts = Parts.new()
-        front_ok = self._front_surface(parts, layers, rgb, alpha)
+        front_ok, front_depth = self._front_surface(parts, layers, rgb, alpha)
 
         stage(3, "covering the head")
         chin = (
@@ -117,7 +119,7 @@ class InstantReconstructor:
         )
         inner = _inner_colours(rgb, alpha)
         unseen = unseen_colours(inner, layers.mask, layers.face, chin, 2.0 * layers.head.radii_px[0])
-        mesh = self._head_surface(parts, mesh, layers, front_ok, inner, unseen)
+        mesh = self._head_surface(parts, mesh, layers, (front_ok, front_depth), inner, unseen)
 
         stage(4, "assembling Gaussians")
         result = to_gaussians(parts)
@@ -131,8 +133,9 @@ class InstantReconstructor:
 
     def _front_surface(
         self, parts: Parts, layers: DepthLayers, rgb: np.ndarray, alpha: np.ndarray
-    ) -> np.ndarray:
-        """One disc per pixel where the surface faces the camera; returns that mask (H,W)."""
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """One disc per pixel where the surface faces the camera. Returns (that mask (H,W)
+        bool, the layer's camera depth (H,W), +inf where it has no disc)."""
         cam = self.camera
         # Soft matte edges outside the solid take the depth of the nearest solid pixel.
         _, (iy, ix) = ndimage.distance_transform_edt(~layers.mask, return_indices=True)
@@ -178,19 +181,20 @@ class InstantReconstructor:
         colour = solved[valid]
         opacity = op_img[valid]
         parts.add(xyz, colour, scales, quats, opacity)
-        return np.asarray(front_ok)
+        return np.asarray(front_ok), np.where(valid, depth, np.inf)
 
     def _head_surface(
         self,
         parts: Parts,
         mesh: HeadMesh,
         layers: DepthLayers,
-        front_ok: np.ndarray,
+        front: tuple[np.ndarray, np.ndarray],
         rgb: np.ndarray,
         unseen: UnseenColours,
     ) -> HeadMesh:
         """Discs on every triangle the front layer does not cover; vertex colours for the mesh."""
         cam = self.camera
+        front_ok, front_depth = front
         vis_w = self._photo_weight(mesh.vertices, mesh.normals, layers)
         uv = self._project(mesh.vertices)
         covered = vis_w >= 1.0
@@ -199,8 +203,29 @@ class InstantReconstructor:
         spacing = SURFACE_SPACING_PX * cam.pixel_world
         xyz, scales, quats, normals = sample_surface(mesh.vertices, mesh.faces[todo], mesh.normals, spacing)
         colour = self._colour_at(xyz, normals, layers, rgb, unseen)
+        xyz = self._behind(xyz, front_depth)
         parts.add(xyz, colour, scales, quats, np.full(len(xyz), SURFACE_OPACITY))
         return mesh.with_colours(self._colour_at(mesh.vertices, mesh.normals, layers, rgb, unseen))
+
+    def _behind(self, xyz: np.ndarray, front_depth: np.ndarray) -> np.ndarray:
+        """(N,3) mesh disc centres moved along their front-camera ray to just behind the front
+        layer where they would lie in front of it. The colour solve models the front layer
+        alone as what the input camera sees; a coarse-mesh disc poking through it (nose,
+        jaw, outline) would draw over the solved colours."""
+        cam = self.camera
+        origin = cam.c2w[:3, 3]
+        z = (xyz - origin) @ cam.c2w[:3, 2]
+        uv = self._project(xyz)
+        h, w = front_depth.shape
+        ix = np.clip(uv[:, 0].astype(np.int64), 0, w - 1)
+        iy = np.clip(uv[:, 1].astype(np.int64), 0, h - 1)
+        # A disc spans a few pixels: it must be behind every front disc it overlaps.
+        reach = ndimage.maximum_filter(
+            np.where(np.isfinite(front_depth), front_depth, 0.0), size=BEHIND_REACH
+        )
+        limit = np.where(np.isfinite(front_depth[iy, ix]), reach[iy, ix], 0.0) + BEHIND_PX * cam.pixel_world
+        scale = np.where(z < limit, limit / np.maximum(z, 1e-6), 1.0)[:, None]
+        return np.asarray(origin + (xyz - origin) * scale)
 
     def _project(self, xyz: np.ndarray) -> np.ndarray:
         """(N,2) front-camera pixel coordinates (pixel centres at i + 0.5) of world points."""

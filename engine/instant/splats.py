@@ -19,6 +19,7 @@ from engine.sh import SH_C0
 SURFACE_SIGMA = 0.4  # of the step to the next pixel
 NORMAL_SIGMA = 0.08  # of the pixel footprint
 MAX_STEP = 3.0  # a disc spans at most this many footprints (steeper parts: the mesh's discs)
+UPPER = 1.6  # colours above 1 are kept: 3DGS clamps only below 0, and the solve needs them
 
 
 @dataclass
@@ -136,7 +137,7 @@ def to_gaussians(parts: Parts) -> Gaussians:
     if len(parts) == 0:
         return Gaussians.empty()
     xyz = np.concatenate(parts.xyz)
-    rgb = np.clip(np.concatenate(parts.rgb), 0.0, 1.0)
+    rgb = np.clip(np.concatenate(parts.rgb), 0.0, UPPER)
     opacity = np.clip(np.concatenate(parts.opacity), 1e-4, 0.999)
     return Gaussians(
         xyz=xyz,
