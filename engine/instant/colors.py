@@ -5,7 +5,8 @@ For each image row the photo gives a strip of "source" pixels: above the chin th
 below it everything outside the face (neck, clothes). A hidden surface point takes the
 colour of its row's strip at its position around the head: the strip is laid along the
 azimuth (one photo pixel per pixel of arc), mirrored at its ends so it repeats without a
-jump. So the back of the head carries the visible hair's own texture, row by row (a crown to
+jump. Below the chin each row has one colour instead (the clothes' median): strips of
+lapels and collars tiled round the shoulders read as streaks. So the back of the head carries the visible hair's own texture, row by row (a crown to
 nape gradient survives), instead of a flat average or the face seen through the head; rows
 without enough hair borrow the nearest row above that has it (hair falls downwards).
 """
@@ -22,6 +23,7 @@ HAIR_SKIN_DISTANCE = 0.2  # RGB distance from the skin's median (shadowed skin s
 MIN_STRIP = 8  # pixels a row's strip needs to be used
 MIN_HAIR_SHARE = 0.25  # of the head's width: hair rows thinner than this borrow from above
 SKIN_FALLBACK = np.array([0.78, 0.6, 0.5])
+ROW_SMOOTH = 3.0  # rows: the body colours' vertical smoothing
 
 
 def skin_and_hair(
@@ -84,6 +86,27 @@ def _strips(
     return StripTable(table[pick], counts[pick].astype(np.int64), float(np.median(counts[good])))
 
 
+def _row_colours(rgb: np.ndarray, source: np.ndarray, fill: np.ndarray) -> StripTable:
+    """One colour per row: the median of its ``source`` (H,W) pixels, rows without enough
+    borrowing the nearest good row above (else below), smoothed over ROW_SMOOTH rows.
+    Clothes laid around the body as strips tile the front's folds, lapels and collar into
+    vertical streaks; their median colour with a top-to-bottom gradient does not."""
+    h = rgb.shape[0]
+    table = np.empty((h, 1, 3))
+    table[:] = fill
+    counts = source.sum(axis=1)
+    good = counts >= MIN_STRIP
+    for r in np.nonzero(good)[0]:
+        table[r, 0] = np.median(rgb[r][source[r]], axis=0)
+    if good.any():
+        rows = np.arange(h)
+        good_rows = rows[good]
+        above = np.searchsorted(good_rows, rows, side="right") - 1
+        pick = np.where(above >= 0, good_rows[np.clip(above, 0, None)], good_rows[0])
+        table = ndimage.gaussian_filter1d(table[pick], ROW_SMOOTH, axis=0, mode="nearest")
+    return StripTable(table, np.ones(h, np.int64), 1.0)
+
+
 @dataclass(frozen=True)
 class UnseenColours:
     """Hidden-surface colours: head strips above ``chin_row``, body strips below."""
@@ -112,7 +135,7 @@ def unseen_colours(
     return UnseenColours(
         # A row with only a few hair pixels (a fringe, an ear's shadow) is not the hair's texture.
         head=_strips(smooth, hair, skin, MIN_HAIR_SHARE * head_width_px),
-        body=_strips(smooth, body_src, skin),
+        body=_row_colours(smooth, body_src, skin),
         chin_row=chin_row,
         ramp_px=max(6.0, 0.15 * head_width_px),
     )

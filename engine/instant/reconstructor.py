@@ -25,6 +25,7 @@ from engine.instant.colors import UnseenColours, unseen_colours
 from engine.instant.deconvolve import DILATION, solve_colours
 from engine.instant.geometry import CHIN, DepthLayers, FrontCamera, foreground_depth, front_camera
 from engine.instant.head_mesh import INSET_PX, HeadMesh, build_head_mesh
+from engine.instant.mirror import Plane, symmetry_plane
 from engine.instant.splats import Parts, surface_layer, to_gaussians
 from engine.instant.surface_splats import sample_surface
 
@@ -119,7 +120,8 @@ class InstantReconstructor:
         )
         inner = _inner_colours(rgb, alpha)
         unseen = unseen_colours(inner, layers.mask, layers.face, chin, 2.0 * layers.head.radii_px[0])
-        mesh = self._head_surface(parts, mesh, layers, (front_ok, front_depth), inner, unseen)
+        mirror = symmetry_plane(landmarks, self.camera, layers.head)
+        mesh = self._head_surface(parts, mesh, layers, (front_ok, front_depth), inner, (unseen, mirror))
 
         stage(4, "assembling Gaussians")
         result = to_gaussians(parts)
@@ -144,22 +146,29 @@ class InstantReconstructor:
         facing = _facing(points, layers.mask, cam)
         front_ok = layers.mask & (facing > FACING_MIN)
         near_solid = ndimage.binary_dilation(layers.mask, iterations=3)
-        # The matte's soft fringe and the pixels where the surface turns away (where the mesh's
-        # coarser outline falls short, or its discs would be seen at a grazing angle) get discs
-        # turned to the camera: edge-on from the side.
+        # The matte's soft fringe and the band where the surface turns away from the camera
+        # (cos <= FACING_MIN) are not left to the mesh's discs: the solve needs them.
         fringe = ((alpha > MIN_ALPHA) & near_solid & ~layers.mask) | (layers.mask & ~front_ok)
         valid = front_ok | fringe
         footprint = depth / cam.fx
         toward = cam.c2w[:3, 3] / np.linalg.norm(cam.c2w[:3, 3])  # normals face the camera
         # Outside the closed solid (the matte's fringe) discs face the camera: they only
-        # matter to the front view.
+        # matter to the front view. The band where the surface turns away keeps its discs on
+        # the surface (aspect capped): turned to the camera they stacked into a hatched seam
+        # down the side views.
+        outside = fringe & ~layers.mask
         axes = (cam.c2w[:3, 0], cam.c2w[:3, 1])
         xyz, scales, quats = surface_layer(
-            points, valid, footprint, toward, FRONT_SIGMA, facing=fringe, screen_axes=axes
+            points,
+            valid,
+            footprint,
+            toward,
+            FRONT_SIGMA,
+            facing=outside,
+            screen_axes=axes,
         )
         # The discs outside the solid take the nearest solid colour: un-compositing the fringe is unreliable
         # and would draw a pale line on the head's side.
-        outside = fringe & ~layers.mask
         start = np.where(outside[:, :, None], _inner_colours(rgb, alpha), _uncomposited(rgb, alpha))
         op_img = 1.0 - (1.0 - np.minimum(_pulled_in(alpha), 0.995)) ** (1.0 / OVERLAP)
         # Inside the mesh's outline the head is solid: a partial matte there would let the
@@ -190,7 +199,7 @@ class InstantReconstructor:
         layers: DepthLayers,
         front: tuple[np.ndarray, np.ndarray],
         rgb: np.ndarray,
-        unseen: UnseenColours,
+        hidden: tuple[UnseenColours, Plane],
     ) -> HeadMesh:
         """Discs on every triangle the front layer does not cover; vertex colours for the mesh."""
         cam = self.camera
@@ -202,10 +211,10 @@ class InstantReconstructor:
         todo = ~covered[mesh.faces].all(axis=1)
         spacing = SURFACE_SPACING_PX * cam.pixel_world
         xyz, scales, quats, normals = sample_surface(mesh.vertices, mesh.faces[todo], mesh.normals, spacing)
-        colour = self._colour_at(xyz, normals, layers, rgb, unseen)
+        colour = self._colour_at(xyz, normals, layers, rgb, hidden)
         xyz = self._behind(xyz, front_depth)
         parts.add(xyz, colour, scales, quats, np.full(len(xyz), SURFACE_OPACITY))
-        return mesh.with_colours(self._colour_at(mesh.vertices, mesh.normals, layers, rgb, unseen))
+        return mesh.with_colours(self._colour_at(mesh.vertices, mesh.normals, layers, rgb, hidden))
 
     def _behind(self, xyz: np.ndarray, front_depth: np.ndarray) -> np.ndarray:
         """(N,3) mesh disc centres moved along their front-camera ray to just behind the front
@@ -252,7 +261,7 @@ class InstantReconstructor:
         normals: np.ndarray,
         layers: DepthLayers,
         rgb: np.ndarray,
-        unseen: UnseenColours,
+        hidden_colours: tuple[UnseenColours, Plane],
     ) -> np.ndarray:
         """(N,3) colours: the photo's where it shows the point, the synthesised ones elsewhere
         (laid around the head by azimuth, one photo pixel per pixel of arc at the head's radius)."""
@@ -260,7 +269,14 @@ class InstantReconstructor:
         uv = self._project(xyz)
         photo = np.stack([_lookup(rgb[:, :, c], uv) for c in range(3)], axis=1)
         arc = (np.arctan2(xyz[:, 0], -xyz[:, 1]) + np.pi) * layers.head.radii_px[0]
+        unseen, mirror = hidden_colours
         hidden = unseen(uv[:, 1], arc)
+        # Where the photo sees the point's mirror image (the other cheek), that colour.
+        m_xyz, m_normals = mirror.reflect(xyz, normals)
+        w_m = self._photo_weight(m_xyz, m_normals, layers)[:, None]
+        m_uv = self._project(m_xyz)
+        mirrored = np.stack([_lookup(rgb[:, :, c], m_uv) for c in range(3)], axis=1)
+        hidden = w_m * mirrored + (1.0 - w_m) * hidden
         return np.asarray(w * photo + (1.0 - w) * hidden)
 
 

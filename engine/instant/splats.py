@@ -19,6 +19,7 @@ from engine.sh import SH_C0
 SURFACE_SIGMA = 0.4  # of the step to the next pixel
 NORMAL_SIGMA = 0.08  # of the pixel footprint
 MAX_STEP = 3.0  # a disc spans at most this many footprints (steeper parts: the mesh's discs)
+MAX_ASPECT = 2.5  # of a disc's two in-plane axes (as the mesh's discs)
 UPPER = 1.6  # colours above 1 are kept: 3DGS clamps only below 0, and the solve needs them
 
 
@@ -121,14 +122,10 @@ def surface_layer(
     axis1 = cos * t1 + sin * t2
     axis2 = -sin * t1 + cos * t2
     rot = np.stack([axis1, axis2, n], axis=2)  # columns; axis1 x axis2 = n, so det = +1
-    scales = np.stack(
-        [
-            np.sqrt(np.maximum(mean + half, 1e-14)),
-            np.sqrt(np.maximum(mean - half, 1e-14)),
-            NORMAL_SIGMA * fp[:, 0],
-        ],
-        axis=1,
-    )
+    major = np.sqrt(np.maximum(mean + half, 1e-14))
+    # Steep surface (the band where the head turns away) would make needles: widen them.
+    minor = np.maximum(np.sqrt(np.maximum(mean - half, 1e-14)), major / MAX_ASPECT)
+    scales = np.stack([major, minor, NORMAL_SIGMA * fp[:, 0]], axis=1)
     return points[valid], scales, matrix_to_quat(rot)
 
 
