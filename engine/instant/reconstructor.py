@@ -31,7 +31,6 @@ from engine.instant.surface_splats import sample_surface
 
 STAGES = ("mesh", "head", "front", "surface", "assemble")
 SOLID_ALPHA = 0.5
-MIN_ALPHA = 0.02
 OVERLAP = 1.6  # how many discs cover a pixel's centre, roughly (opacity compensation)
 FACING_MIN = 0.3  # cos of the angle to the camera below which the mesh discs take over
 EDGE_SHIFT = 0.7  # px: the discs and the rasteriser's blur widen the matte by about this much
@@ -139,37 +138,20 @@ class InstantReconstructor:
         """One disc per pixel where the surface faces the camera. Returns (that mask (H,W)
         bool, the layer's camera depth (H,W), +inf where it has no disc)."""
         cam = self.camera
-        # Soft matte edges outside the solid take the depth of the nearest solid pixel.
-        _, (iy, ix) = ndimage.distance_transform_edt(~layers.mask, return_indices=True)
-        depth = layers.front[iy, ix]
+        depth = layers.front
         points = self._world_grid(depth)
         facing = _facing(points, layers.mask, cam)
         front_ok = layers.mask & (facing > FACING_MIN)
-        near_solid = ndimage.binary_dilation(layers.mask, iterations=3)
-        # The matte's soft fringe and the band where the surface turns away from the camera
-        # (cos <= FACING_MIN) are not left to the mesh's discs: the solve needs them.
-        fringe = ((alpha > MIN_ALPHA) & near_solid & ~layers.mask) | (layers.mask & ~front_ok)
-        valid = front_ok | fringe
+        # The band where the surface turns away from the camera (cos <= FACING_MIN) is not left
+        # to the mesh's discs: the solve needs it. Its discs stay on the surface (aspect capped);
+        # turned to face the camera they stacked into a hatched seam down the side views. The
+        # matte's soft fringe outside the solid gets no discs: edge-on from the side they drew a
+        # line down the head at the front view's outline.
+        valid = layers.mask
         footprint = depth / cam.fx
         toward = cam.c2w[:3, 3] / np.linalg.norm(cam.c2w[:3, 3])  # normals face the camera
-        # Outside the closed solid (the matte's fringe) discs face the camera: they only
-        # matter to the front view. The band where the surface turns away keeps its discs on
-        # the surface (aspect capped): turned to the camera they stacked into a hatched seam
-        # down the side views.
-        outside = fringe & ~layers.mask
-        axes = (cam.c2w[:3, 0], cam.c2w[:3, 1])
-        xyz, scales, quats = surface_layer(
-            points,
-            valid,
-            footprint,
-            toward,
-            FRONT_SIGMA,
-            facing=outside,
-            screen_axes=axes,
-        )
-        # The discs outside the solid take the nearest solid colour: un-compositing the fringe is unreliable
-        # and would draw a pale line on the head's side.
-        start = np.where(outside[:, :, None], _inner_colours(rgb, alpha), _uncomposited(rgb, alpha))
+        xyz, scales, quats = surface_layer(points, valid, footprint, toward, FRONT_SIGMA)
+        start = _uncomposited(rgb, alpha)
         op_img = 1.0 - (1.0 - np.minimum(_pulled_in(alpha), 0.995)) ** (1.0 / OVERLAP)
         # Inside the mesh's outline the head is solid: a partial matte there would let the
         # mesh's far side show through. Only the outer edge keeps the matte's softness.
@@ -185,11 +167,8 @@ class InstantReconstructor:
             valid,
             FRONT_SIGMA**2 + DILATION,
             iterations=SOLVE_ITERATIONS,
-            fixed=outside,  # edge-on from the side: solved (over-bright) colours would draw a line
         )
-        colour = solved[valid]
-        opacity = op_img[valid]
-        parts.add(xyz, colour, scales, quats, opacity)
+        parts.add(xyz, solved[valid], scales, quats, op_img[valid])
         return np.asarray(front_ok), np.where(valid, depth, np.inf)
 
     def _head_surface(
