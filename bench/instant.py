@@ -23,7 +23,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from engine.api import ProgressEvent
 from engine.instant import InstantReconstructor
 from engine.io.images import load_photo
-from engine.memory import keep_freed_memory
 from engine.preprocess import mediapipe_graphs as mpg
 from engine.preprocess import preprocess_photo
 
@@ -38,7 +37,6 @@ def make_photo(folder: Path) -> Path:
 
 
 def main() -> int:
-    keep_freed_memory()  # as the CLI and the window do at start
     with tempfile.TemporaryDirectory() as tmp:
         path = make_photo(Path(tmp))
         # Graph creation is a once-per-process cost; report it separately.

@@ -22,7 +22,6 @@ from types import FrameType, ModuleType
 from engine import __version__
 from engine.commands import error_text
 from engine.errors import Cancelled, FaceLiftError
-from engine.memory import keep_freed_memory
 
 COMMANDS: dict[str, str] = {
     "reconstruct": "photo(s) -> 3D Gaussian head: input.png, gaussians.ply, output.png, turntable.mp4",
@@ -122,7 +121,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"facelift {chosen}: cannot load this command ({type(exc).__name__}: {exc})", file=sys.stderr)
         return 1
     args = parser.parse_args(args_list)
-    keep_freed_memory()  # big photos: reuse freed blocks instead of paging in new ones
     if not args.command:
         parser.print_help()
         return 2

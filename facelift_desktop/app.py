@@ -46,10 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"facelift-desktop: {args.photo}: file not found", file=sys.stderr)
         return 2
 
-    from engine.memory import keep_freed_memory
     from viewer.canvas import configure_vispy
 
-    keep_freed_memory()  # big photos: reuse freed blocks instead of paging in new ones
     configure_vispy()
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
