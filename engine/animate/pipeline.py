@@ -4,7 +4,7 @@ deformed Gaussians -> rendered frame (and optionally the driver beside it)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -41,11 +41,33 @@ def track_driver(
 ) -> DriverTrack:
     """Face mesh of every frame of the driver. InputError when no frame has a face."""
     info, frames = open_driver(path)
+    return track_frames(info, frames, on_progress, cancel)
+
+
+def track_frames(
+    info: DriverInfo,
+    frames: Iterable[np.ndarray],
+    on_progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> DriverTrack:
+    """Face mesh of each of a driver's ``frames`` ((H,W,3) uint8 RGB), described by ``info``.
+    After the first frame with a face (the neutral one), the lower lip and jaw follow the
+    optical flow from it (engine.animate.flow: the face mesh alone holds an opening mouth back).
+    InputError when no frame has a face."""
+    from engine.animate.flow import follow_lower_face, neutral_frame
+
     found: list[np.ndarray | None] = []
+    neutral = None
     for i, frame in enumerate(frames):
         if cancel is not None:
             cancel.raise_if_cancelled()
-        found.append(track(frame))
+        lm = track(frame)
+        if lm is not None and not info.photo:
+            if neutral is None:
+                neutral = neutral_frame(frame, lm)
+            else:
+                lm = follow_lower_face(neutral, frame, lm)
+        found.append(lm)
         on_progress(ProgressEvent("track", i + 1, info.frames, f"tracking driver frame {i + 1}"))
     if not found:
         raise InputError(f"{info.path}: the driver has no frames")
