@@ -9,7 +9,8 @@ not a failure. Where the work runs is the subclass's business:
 - :class:`TaskJob` runs ``fn(on_progress, cancel)`` once on its own thread (weights download,
   mesh fusion, a turntable without a GL viewport);
 - facelift_desktop.worker.EngineWorker keeps one thread for the session so models load once;
-- facelift_desktop.turntable.TurntableJob steps on the GUI loop (its frames come from OpenGL).
+- facelift_desktop.turntable.FramesJob (turntables, animations) steps on the GUI loop (its
+  frames come from OpenGL).
 
 Signals emitted on a worker thread reach GUI-thread listeners queued, on the GUI loop.
 """

@@ -28,7 +28,8 @@ from facelift_desktop.model_dialog import ModelsDialog
 from facelift_desktop.panels.log_panel import LOGGER_NAME
 from facelift_desktop.scene import Scene
 from facelift_desktop.settings import AppSettings
-from facelift_desktop.turntable import TurntableJob
+from facelift_desktop.turntable import FramesJob
+from facelift_desktop.window.animate import AnimateFlows
 from facelift_desktop.window.export_flows import ExportFlows
 from facelift_desktop.window.files import FileOpening
 from facelift_desktop.window.help import WeightsAndHelp
@@ -41,7 +42,9 @@ log = logging.getLogger(LOGGER_NAME)
 __all__ = ["ExportDialog", "MainWindow"]
 
 
-class MainWindow(WindowLayout, FileOpening, RunLifecycle, ExportFlows, WeightsAndHelp, QMainWindow):
+class MainWindow(
+    WindowLayout, FileOpening, RunLifecycle, ExportFlows, AnimateFlows, WeightsAndHelp, QMainWindow
+):
     """FaceLift Desktop's window.
 
     settings: where parameters, recent files and export choices persist.
@@ -56,6 +59,8 @@ class MainWindow(WindowLayout, FileOpening, RunLifecycle, ExportFlows, WeightsAn
     run_cancelled = Signal()
     run_failed = Signal(object)  # Failure
     export_done = Signal(object)  # Path | list[Path]
+    animation_ready = Signal(object)  # facelift_desktop.animation.Animation
+    animation_failed = Signal(object)  # Failure
 
     def __init__(
         self,
@@ -84,6 +89,7 @@ class MainWindow(WindowLayout, FileOpening, RunLifecycle, ExportFlows, WeightsAn
         self.modal_dialogs = True  # False: failures go to the log only (automation)
 
         self._build_layout(use_gl)
+        self._connect_animate()
         # one long-lived engine thread: models load once, lazily
         self.engine_worker = EngineWorker(engine_factory or worker_module.default_engine_factory)
         self.engine_thread = WorkerThread(self.engine_worker, "facelift-engine")
@@ -134,8 +140,9 @@ class MainWindow(WindowLayout, FileOpening, RunLifecycle, ExportFlows, WeightsAn
             return
         self._closing = True
         self._fps_timer.stop()
+        self._play_timer.stop()
         job = self.job
-        if isinstance(job, TurntableJob) and job.running:
+        if isinstance(job, FramesJob) and job.running:
             job.cancel_now()
         elif isinstance(job, TaskJob):
             job.shutdown()

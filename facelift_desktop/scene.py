@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
@@ -71,12 +71,28 @@ class FilterSettings:
         return masks["crop"]
 
 
+class Frames(Protocol):
+    """An animation of the result (facelift_desktop.animation.Animation): ``frames`` frames of
+    ``base`` (the head's Gaussians and its mouth interior) moved."""
+
+    @property
+    def frames(self) -> int: ...
+
+    @property
+    def base(self) -> Gaussians: ...
+
+    def arrays(self, index: int) -> Any:
+        """The viewer's draw attributes of frame ``index`` (viewer.splat_data.SplatArrays)."""
+
+
 class Scene:
-    """What the window shows: ``result`` (or a ``preview`` during a run) through ``filter``.
+    """What the window shows: ``result`` (or a ``preview`` during a run) through ``filter``,
+    or frame ``frame`` of an ``animation`` of the result.
 
     Events (each passes the scene): ``shown_changed`` when the Gaussians on screen change (a new
     result, a preview, back from a preview), ``result_changed`` when the result itself changes,
-    ``filter_changed`` when the filter does.
+    ``filter_changed`` when the filter does, ``animation_changed`` when an animation starts or
+    ends (a new result or preview ends it), ``frame_changed`` when its frame does.
     """
 
     def __init__(self) -> None:
@@ -86,6 +102,10 @@ class Scene:
         self.shown_changed: Event[Scene] = Event()
         self.result_changed: Event[Scene] = Event()
         self.filter_changed: Event[Scene] = Event()
+        self.animation: Frames | None = None
+        self.frame = 0
+        self.animation_changed: Event[Scene] = Event()
+        self.frame_changed: Event[Scene] = Event()
         self._mask_key: tuple[int, FilterSettings] | None = None
         self._mask: np.ndarray = np.zeros(0, bool)
 
@@ -118,12 +138,14 @@ class Scene:
         """A new current result (a finished run, an opened file); drops any preview."""
         self.result = result
         self.preview = None
+        self.set_animation(None)
         self.result_changed.emit(self)
         self.shown_changed.emit(self)
 
     def set_preview(self, gaussians: Gaussians) -> None:
         """Show ``gaussians`` until the run ends (a quick head before the real one)."""
         self.preview = gaussians
+        self.set_animation(None)
         self.shown_changed.emit(self)
 
     def end_preview(self) -> bool:
@@ -133,6 +155,23 @@ class Scene:
         self.preview = None
         self.shown_changed.emit(self)
         return True
+
+    def set_animation(self, animation: Frames | None) -> None:
+        """Show ``animation`` (of the current result) from its first frame; None: the static head."""
+        if animation is None and self.animation is None:
+            return
+        self.animation = animation
+        self.frame = 0
+        self.animation_changed.emit(self)
+
+    def set_frame(self, index: int) -> None:
+        """Show frame ``index`` (clamped to the animation's frames) of the animation."""
+        if self.animation is None:
+            return
+        index = int(np.clip(index, 0, self.animation.frames - 1))
+        if index != self.frame:
+            self.frame = index
+            self.frame_changed.emit(self)
 
     def set_filter(self, settings: FilterSettings) -> None:
         if settings != self.filter:

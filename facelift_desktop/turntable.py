@@ -45,32 +45,45 @@ class TurntableSpec:
         self.elevation = float(self.elevation)
 
 
-class TurntableJob(Job):
-    """Render ``spec.frames`` views with ``render(azimuth, elevation)`` into a video on the GUI loop.
+class FramesJob(Job):
+    """Render ``count`` frames with ``frame(index)`` into a video on the GUI loop, one frame a
+    turn: ``frame`` returns an (H,W,3) uint8 image, resized here to ``size`` square. ``path``
+    (.mp4/.gif) is written atomically at ``fps``; a cancel or an error leaves no file (an
+    earlier one stays); overwrite=False refuses an existing ``path``."""
 
-    ``render`` takes an orbit azimuth and elevation in degrees (engine.geometry: 270 = the front
-    camera) and returns an (H,W,3) uint8 image, resized here to ``spec.size`` square.
-    """
-
-    def __init__(self, render: Callable[[float, float], Any], spec: TurntableSpec) -> None:
+    def __init__(
+        self,
+        frame: Callable[[int], Any],
+        count: int,
+        path: Path | str,
+        fps: float,
+        size: int,
+        overwrite: bool = False,
+        what: str = "video",
+    ) -> None:
         super().__init__()
-        self.spec = spec
-        self.path = Path(spec.path)
-        self.what = "turntable"
-        self.render = render
-        self._azimuths: np.ndarray = np.zeros(0)
+        self.frame = frame
+        self.count = int(count)
+        self.path = Path(path)
+        self.fps = float(fps)
+        self.size = int(size)
+        self.overwrite = overwrite
+        self.what = what
         self._index = 0
         self._encoder: VideoEncoder | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(0)
         self._timer.timeout.connect(self._step)
 
+    def _prepare(self) -> None:
+        """Checks and set-up before the encoder opens (an error ends the job as ``failed``)."""
+
     def start(self) -> None:
         """Check the target, open the encoder and start rendering (errors -> ``failed``)."""
         self._begin()
         try:
-            self._azimuths = turntable_azimuths(self.spec.frames)
-            self._encoder = VideoEncoder(self.path, self.spec.fps, overwrite=self.spec.overwrite)
+            self._prepare()
+            self._encoder = VideoEncoder(self.path, self.fps, overwrite=self.overwrite)
         except Exception as exc:
             self._abort(exc)
             return
@@ -86,12 +99,13 @@ class TurntableJob(Job):
         try:
             self._token.raise_if_cancelled()
             assert self._encoder is not None
-            az = float(self._azimuths[self._index])
-            frame = np.asarray(self.render(az, self.spec.elevation))
-            self._encoder.push(resize_square(frame, self.spec.size))
+            frame = np.asarray(self.frame(self._index))
+            self._encoder.push(resize_square(frame, self.size))
             self._index += 1
-            n = self.spec.frames
-            self.progress.emit(ProgressEvent("export", self._index, n, f"turntable frame {self._index}/{n}"))
+            n = self.count
+            self.progress.emit(
+                ProgressEvent("export", self._index, n, f"{self.what} frame {self._index}/{n}")
+            )
             if self._index >= n:
                 self._timer.stop()
                 encoder, self._encoder = self._encoder, None
@@ -106,6 +120,28 @@ class TurntableJob(Job):
             self._encoder.abort()  # removes the temp file; an earlier video stays
             self._encoder = None
         self._stop(exc)
+
+
+class TurntableJob(FramesJob):
+    """Render ``spec.frames`` views with ``render(azimuth, elevation)`` into a video on the GUI loop.
+
+    ``render`` takes an orbit azimuth and elevation in degrees (engine.geometry: 270 = the front
+    camera) and returns an (H,W,3) uint8 image, resized here to ``spec.size`` square.
+    """
+
+    def __init__(self, render: Callable[[float, float], Any], spec: TurntableSpec) -> None:
+        super().__init__(
+            self._view, spec.frames, Path(spec.path), spec.fps, spec.size, spec.overwrite, "turntable"
+        )
+        self.spec = spec
+        self.render = render
+        self._azimuths: np.ndarray = np.zeros(0)
+
+    def _prepare(self) -> None:
+        self._azimuths = turntable_azimuths(self.spec.frames)
+
+    def _view(self, index: int) -> Any:
+        return self.render(float(self._azimuths[index]), self.spec.elevation)
 
 
 def engine_turntable_job(

@@ -59,3 +59,15 @@ def facelift_head(tmp_path_factory, instant_head: RiggedHead) -> RiggedHead:
     shutil.copy(reference_dir() / "gslrm" / "expected_filtered.ply", folder / "gaussians.ply")
     save_png(instant_head.image, folder / "input.png")
     return _rigged(folder, load_ply(folder / "gaussians.ply"), instant_head.image)
+
+
+@pytest.fixture(scope="session")
+def rigged_ply(instant_head: RiggedHead, tmp_path_factory) -> Path:
+    """The astronaut's instant head as a PLY with its rig file beside it (nothing to fit)."""
+    from engine.animate.head_source import rig_path, save_rig
+    from engine.io.ply import save_ply
+
+    path = tmp_path_factory.mktemp("rigged") / "astronaut.ply"
+    save_ply(instant_head.gaussians, path)  # type: ignore[arg-type]
+    save_rig(rig_path(path), instant_head.rig.landmarks)  # type: ignore[attr-defined]
+    return path

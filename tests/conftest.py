@@ -15,7 +15,7 @@ import pytest
 # pytest runs with --import-mode=importlib, which puts no test folder on sys.path.
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from animate_heads import facelift_head, instant_head  # noqa: F401
+from animate_heads import facelift_head, instant_head, rigged_ply  # noqa: F401
 from gslrm_fixtures import assert_matches_expected_ply, gslrm_expected, gslrm_inputs  # noqa: F401
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"

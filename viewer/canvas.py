@@ -33,6 +33,7 @@ from viewer.gl_setup import (
     configure_vispy,
     vispy_azimuth,
 )
+from viewer.playback import FramePlayback
 from viewer.sorting import DepthSorter, SortJob, SortResult, run_job
 from viewer.splat_data import SplatArrays
 from viewer.splat_visual import Splat, projection_matrix
@@ -41,7 +42,7 @@ from viewer.view_controls import ViewControls
 __all__ = ["BACKGROUNDS", "PRESETS", "GaussianViewer", "ViewerStats", "configure_vispy", "vispy_azimuth"]
 
 
-class GaussianViewer(ViewControls):
+class GaussianViewer(ViewControls, FramePlayback):
     """The viewport. Embed ``viewer.native`` (a QWidget) in a layout.
 
     target_fps: frame rate to hold while the camera moves (subset size adapts to it).
@@ -157,15 +158,20 @@ class GaussianViewer(ViewControls):
         return self.splat.count
 
     def set_gaussians(
-        self, gaussians: Gaussians | None, reset_view: bool = False, visible: np.ndarray | None = None
+        self,
+        gaussians: Gaussians | None,
+        reset_view: bool = False,
+        visible: np.ndarray | None = None,
+        arrays: SplatArrays | None = None,
     ) -> None:
         """Show ``gaussians`` (None clears), only those where ``visible`` (N,) bool is True (None:
-        all). Draw attributes are computed once here."""
+        all). Draw attributes are computed once here (``arrays``: already computed ones)."""
         if gaussians is not self._base:
             self._base = gaussians
-            self._arrays = (
-                None if gaussians is None or len(gaussians) == 0 else SplatArrays.from_gaussians(gaussians)
-            )
+            if gaussians is None or len(gaussians) == 0:
+                self._arrays = None
+            else:
+                self._arrays = arrays if arrays is not None else SplatArrays.from_gaussians(gaussians)
         if reset_view:
             self.reset_view()
         self.set_visible(visible)
@@ -195,7 +201,7 @@ class GaussianViewer(ViewControls):
                 else np.flatnonzero(self._mask).astype(np.int64)
             )
             self._rows.clear()
-            self._submit_sort(self._current_matrix(), "lod" if self._moving else "full")
+            self._submit_sort(self._current_matrix(), "lod" if self.lod_wanted else "full")
         self._emit_stats()
         self.canvas.update()
 
@@ -239,10 +245,10 @@ class GaussianViewer(ViewControls):
             self._stop_progressive()
         self._last_matrix = a
         # While moving only the small subset is re-sorted; the full set is sorted once still.
-        kind = "lod" if self._moving and self._lod_budget < len(self._visible) else "full"
-        if self._needs_resort(a, kind):
+        kind = "lod" if self.lod_wanted and self._lod_budget < len(self._visible) else "full"
+        if self._needs_resort(a, kind) and not self.playing:  # playing: each frame sorts as shown
             self._submit_sort(a, kind)
-        self._upload_for_mode()
+        self._upload_for_mode(progressive=not self.playing)
 
     def _current(self, kind: str) -> SortResult | None:
         result = self._results.get(kind)
@@ -250,7 +256,7 @@ class GaussianViewer(ViewControls):
 
     def _upload_for_mode(self, progressive: bool = True) -> None:
         lod, full = self._current("lod"), self._current("full")
-        want_lod = self._moving and self._lod_budget < len(self._visible)
+        want_lod = self.lod_wanted and self._lod_budget < len(self._visible)
         result = (lod or full) if want_lod else (full or lod)
         if result is None:
             return
@@ -268,6 +274,7 @@ class GaussianViewer(ViewControls):
         else:
             self.splat.set_data(result.attrs)
         self._uploaded = key
+        self._drawn_generation = result.generation
 
     def _start_progressive(self, result: SortResult) -> None:
         self._stop_progressive()
@@ -289,7 +296,7 @@ class GaussianViewer(ViewControls):
     def _draw_next_chunk(self, _event: object = None) -> None:
         """Draw the next back-to-front chunk of the full set into the offscreen buffer."""
         job = self._progress
-        if job is None or job.result is not self._current("full") or self._moving:
+        if job is None or job.result is not self._current("full") or self.lod_wanted:
             self._stop_progressive()
             return
         t0 = time.perf_counter()
@@ -321,6 +328,7 @@ class GaussianViewer(ViewControls):
             self.still_image.visible = True
             self.splat.visible = False  # the image covers it; do not pay for drawing it
             self._uploaded = (id(job.result), "full")
+            self._drawn_generation = job.result.generation
             self._full_shown = job.result.count
             self.canvas.update()
             self._emit_stats()
@@ -333,7 +341,7 @@ class GaussianViewer(ViewControls):
         if drawn > 0 and self._uploaded is not None and self.splat.visible:
             # cost per drawn splat; a full still frame also informs the first move
             self._frame_costs = [*self._frame_costs, seconds / drawn][-8:]
-            if self._moving and previous is not None and now - previous < 0.5:
+            if self.lod_wanted and previous is not None and now - previous < 0.5:
                 # what a frame costs besides drawing (event handling, compositing the widget)
                 self._overheads = [*self._overheads, max(0.0, now - previous - seconds)][-8:]
             per_splat = float(np.median(self._frame_costs))
@@ -341,6 +349,7 @@ class GaussianViewer(ViewControls):
             overhead = min(float(np.median(self._overheads)) if self._overheads else 0.0, 0.6 * frame_budget)
             budget = 0.9 * (frame_budget - overhead) / per_splat
             self._lod_budget = int(np.clip(budget, LOD_MIN, LOD_MAX))
+        self._note_frame_drawn()
         self._emit_stats()
 
     def _poll_sorter(self, _event: object = None) -> None:
@@ -359,6 +368,8 @@ class GaussianViewer(ViewControls):
 
     def _on_still(self, _event: object = None) -> None:
         self._moving = False
+        if self.playing:
+            return  # the next frame is drawn from the new view anyway; the full set once paused
         if self._last_matrix is not None and self._needs_resort(self._last_matrix, "full"):
             self._submit_sort(self._last_matrix, "full")
         self.canvas.update()

@@ -64,10 +64,8 @@ def load_head(
     cancel: CancelToken | None = None,
 ) -> Head:
     """The head named by ``head`` (see the module docstring), rigged."""
-    from engine.animate.head_fit import fit_head_landmarks
     from engine.io.formats import resolve_head
     from engine.io.gaussians_file import load_gaussians
-    from engine.io.images import load_photo
 
     p = Path(head)
     if not p.exists():
@@ -76,17 +74,28 @@ def load_head(
         return _from_photo(p, on_progress, cancel)
     gfile, _mesh = resolve_head(p)
     gaussians = load_gaussians(gfile)
+    return Head(gaussians, stored_landmarks(p, gfile, gaussians, on_progress), str(p))
+
+
+def stored_landmarks(
+    head: Path, gfile: Path, gaussians: Gaussians, on_progress: ProgressCallback = no_progress
+) -> np.ndarray:
+    """(478,3) landmarks of the head in ``gfile`` (named ``head`` in messages): its rig file,
+    else fitted from the input.png beside it; one InputError line when it has neither."""
+    from engine.animate.head_fit import fit_head_landmarks
+    from engine.io.images import load_photo
+
     rig = rig_path(gfile)
     if rig.is_file():
-        return Head(gaussians, load_rig(rig), str(p))
+        return load_rig(rig)
     photo = gfile.parent / INPUT_NAME
     if not photo.is_file():
         raise InputError(
-            f"{p}: the head has no rig ({rig.name}) and no {INPUT_NAME} beside it to fit one; "
+            f"{head}: the head has no rig ({rig.name}) and no {INPUT_NAME} beside it to fit one; "
             "animate its reconstruction folder or the photo instead"
         )
     on_progress(ProgressEvent("rig", 0, 1, "fitting the face mesh to the head"))
-    return Head(gaussians, fit_head_landmarks(load_photo(photo), gaussians, str(photo)), str(p))
+    return fit_head_landmarks(load_photo(photo), gaussians, str(photo))
 
 
 def _from_photo(p: Path, on_progress: ProgressCallback, cancel: CancelToken | None) -> Head:

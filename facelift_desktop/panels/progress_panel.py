@@ -28,6 +28,9 @@ STAGE_TITLES = {
     "export": "Exporting",
     "mesh": "Making the mesh",
     "download": "Downloading",
+    "rig": "Rigging the head",
+    "track": "Tracking the driver",
+    "animate": "Computing the frames",
 }
 
 

@@ -135,6 +135,8 @@ class ViewportPanel(QWidget):
         self._apply_filter()
         scene.shown_changed.connect(self._draw_shown)
         scene.filter_changed.connect(self._draw_filter)
+        scene.animation_changed.connect(self._draw_animation)
+        scene.frame_changed.connect(self._draw_frame)
 
     # ---- the scene -------------------------------------------------------------------
 
@@ -145,8 +147,33 @@ class ViewportPanel(QWidget):
             self.viewer.set_message("" if shown is not None else EMPTY_HINT)
 
     def _draw_filter(self, scene: Scene) -> None:
-        if self.viewer is not None and scene.shown is not None:
-            self.viewer.set_visible(scene.visible_mask())
+        drawn = scene.animation.base if scene.animation is not None else scene.shown
+        if self.viewer is not None and drawn is not None:
+            self.viewer.set_visible(scene.visible_mask(drawn))
+
+    def _draw_animation(self, scene: Scene) -> None:
+        """An animation starts (its frames replace the static head) or ends (the head is back)."""
+        if self.viewer is None:
+            return
+        animation = scene.animation
+        self.viewer.set_playing(False)
+        self.viewer.set_gaussians(None)  # the viewer's arrays were a frame's: start afresh
+        if animation is None:
+            self._draw_shown(scene)
+            return
+        first = animation.arrays(scene.frame)
+        self.viewer.set_gaussians(animation.base, visible=scene.visible_mask(animation.base), arrays=first)
+        self.viewer.set_message("")
+        self._draw_frame(scene)
+
+    def _draw_frame(self, scene: Scene) -> None:
+        if self.viewer is not None and scene.animation is not None:
+            self.viewer.show_frame(scene.animation.arrays(scene.frame))
+
+    def set_playing(self, playing: bool) -> None:
+        """Level of detail while an animation plays, every splat when it stops."""
+        if self.viewer is not None:
+            self.viewer.set_playing(playing)
 
     def filter_settings(self) -> FilterSettings:
         """The filter the sliders show."""

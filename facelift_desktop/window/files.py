@@ -18,6 +18,7 @@ from engine.io.gaussians_file import is_gaussians_file
 from facelift_desktop import exports
 from facelift_desktop.jobs import Failure, TaskJob
 from facelift_desktop.panels.log_panel import LOGGER_NAME
+from facelift_desktop.window.animate import VIDEO_SUFFIXES
 
 if TYPE_CHECKING:
     from facelift_desktop.main_window import MainWindow
@@ -148,5 +149,7 @@ class FileOpening:
             path = urls[0].toLocalFile()
             if is_gaussians_file(path) or Path(path).is_dir():
                 self.open_gaussians(path)
+            elif Path(path).suffix.lower() in VIDEO_SUFFIXES:
+                self.load_driver(path)  # a video is a driver for the Animate panel
             else:
                 self.open_photo(path)

@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from facelift_desktop.panels.animate_panel import AnimatePanel
 from facelift_desktop.panels.input_panel import InputPanel
 from facelift_desktop.panels.log_panel import LogPanel
 from facelift_desktop.panels.parameters_panel import ParametersPanel
@@ -58,6 +59,7 @@ class WindowLayout:
         self.progress_panel = ProgressPanel()
         self.views_strip = ViewsStrip()
         self.log_panel = LogPanel()
+        self.animate_panel = AnimatePanel()
         background = str(self.settings.value("viewer/background", "dark"))
         self.viewport = ViewportPanel(self.scene, use_gl=use_gl, background=background)
 
@@ -67,6 +69,7 @@ class WindowLayout:
         side.addWidget(_group("Input", self.input_panel))
         side.addWidget(_group("Parameters", self.parameters_panel))
         side.addWidget(_group("Run", self.progress_panel))
+        side.addWidget(_group("Animate", self.animate_panel))
         side.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidget(sidebar)
@@ -187,6 +190,7 @@ class WindowLayout:
         self.open_views_action.setEnabled(not busy)
         self.progress_panel.reconstruct_button.setEnabled(idle_with_photo)
         self.cancel_action.setEnabled(busy)
+        self.animate_panel.set_busy(busy)
         self.export_action.setEnabled(has_result and not busy)
         for kind, action in self.export_actions.items():
             action.setEnabled(has_result and not busy and (kind != "views" or self.scene.views is not None))
