@@ -14,6 +14,7 @@ import shutil
 from collections.abc import Callable, Sequence
 from glob import escape as glob_escape
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -23,6 +24,9 @@ from engine.errors import OutputError
 from engine.gaussians import Gaussians
 from engine.geometry import ORBIT_RADIUS
 from engine.settings import RENDER_SIZE, TURNTABLE_FPS, TURNTABLE_FRAMES
+
+if TYPE_CHECKING:
+    import trimesh
 
 OUTPUT_FILES: tuple[str, ...] = (
     "input.png",
@@ -133,9 +137,9 @@ def write_outputs(
     (filtered set; ``turntable_frames`` frames at ``fps``, render_size square, H.264 yuv420p;
     0 frames skips it). ``formats``: engine.io.formats names to write the filtered head in as
     well (:func:`extra_format_file` names the files; meshes are the head's own ``result.mesh``
-    when it has one, else fused from the Gaussians). ``mesh``: also mesh.glb, the head's own
-    mesh (or a fused one) in the FaceLift frame (+Z up), as ``facelift export`` and the window
-    read it back; an overwrite without it removes an earlier run's mesh.glb.
+    when it has one, else fused from the Gaussians, once for all mesh files). ``mesh``: also
+    mesh.glb, the head's own mesh (or the fused one) in the FaceLift frame (+Z up), as
+    ``facelift export`` and the window read it back; an overwrite without it removes an earlier run's mesh.glb.
     ``marker``: called with the staging folder once every file is staged; it writes a
     completion marker there (engine.batch.complete) and returns its path. The marker is moved
     into place last, and an old one is removed before anything is replaced, so a marker only
@@ -148,8 +152,9 @@ def write_outputs(
     FaceLift run is removed when the new result has no views.
     """
     from engine.io.export import write_turntable
-    from engine.io.formats import export_head
+    from engine.io.formats import export_head, format_of
     from engine.io.images import save_png
+    from engine.io.mesh_file import save_mesh
     from engine.io.ply import save_ply
 
     token = cancel if cancel is not None else CancelToken()
@@ -203,14 +208,14 @@ def write_outputs(
                 on_progress=on_progress,
                 cancel=token,
             )
+        mesh_of_head = _MeshOnce(result, on_progress, token)
         for file in extras:
             step(file)
-            export_head(
-                result.gaussians, staging / file, mesh=result.mesh, on_progress=on_progress, cancel=token
-            )
+            own = mesh_of_head() if format_of(file).mesh else None
+            export_head(result.gaussians, staging / file, mesh=own, on_progress=on_progress, cancel=token)
         if mesh:
             step("mesh.glb")
-            _write_mesh(result, staging / "mesh.glb", token)
+            save_mesh(mesh_of_head(), staging / "mesh.glb")
         marker_name = marker(staging).name if marker is not None else None
         step("moving the outputs into place")
         written = _commit(staging, out, overwrite, result.views is not None, marker_name)
@@ -225,15 +230,20 @@ def write_outputs(
     return written
 
 
-def _write_mesh(result: ReconstructionResult, path: Path, cancel: CancelToken) -> None:
-    from engine.io.mesh_file import save_mesh
+class _MeshOnce:
+    """The head's mesh for every mesh file of one output folder: its own (``result.mesh``) or
+    one fused from its Gaussians, fused at most once (a fusion takes minutes on a CPU)."""
 
-    own = result.mesh
-    if own is None:
-        from engine.mesh.fuse import head_mesh
+    def __init__(self, result: ReconstructionResult, on_progress: ProgressCallback, cancel: CancelToken):
+        self.result, self.on_progress, self.cancel = result, on_progress, cancel
+        self.mesh = result.mesh
 
-        own = head_mesh(result.gaussians, cancel=cancel)
-    save_mesh(own, path)
+    def __call__(self) -> trimesh.Trimesh:
+        if self.mesh is None:
+            from engine.mesh.fuse import head_mesh
+
+            self.mesh = head_mesh(self.result.gaussians, on_progress=self.on_progress, cancel=self.cancel)
+        return self.mesh
 
 
 def _commit(

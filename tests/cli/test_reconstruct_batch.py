@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 from batch_photos import PHOTO, write_photos
 
@@ -176,3 +177,40 @@ def test_ray_without_ray_installed_is_one_line_saying_how_to_get_it(tmp_path, mo
     assert code == 2
     assert len(err) == 1 and "--ray needs Ray" in err[0] and "[cluster]" in err[0]
     assert not out.exists() or not any(out.iterdir())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("engine", ["facelift", "instant"])
+def test_mesh_formats_share_one_mesh_fused_at_most_once(
+    engine, tmp_path, conformance_dir, no_weights, monkeypatch
+):
+    """--formats glb,obj with --mesh: three mesh files of the same mesh, in the marker. A FaceLift
+    head has no mesh of its own, so one is fused from its Gaussians -- once, not per file; the
+    instant head's own fitted mesh is written as it is, with no fusion."""
+    import engine.mesh.fuse as fuse
+    from engine.batch.complete import read_marker
+    from engine.io.export import Y_UP_ROTATION
+    from engine.io.mesh_file import load_mesh
+    from engine.io.ply import load_ply
+
+    real, fused = fuse.head_mesh, []
+
+    def small_fusion(g, options=None, on_progress=fuse.no_progress, cancel=None):  # minutes -> seconds
+        fused.append(len(g))
+        return real(g, fuse.MeshOptions(triangles=4000, resolution=64, image_size=96), on_progress, cancel)
+
+    monkeypatch.setattr(fuse, "head_mesh", small_fusion)
+    out = tmp_path / "out"
+    chosen = ["--weights", str(conformance_dir)] if engine == "facelift" else ["--engine", "instant"]
+    args = ["reconstruct", str(PHOTO), "-o", str(out), *chosen, *FAST, "--formats", "glb,obj", "--mesh"]
+    assert main(args) == 0
+    out = out / PHOTO.stem  # one folder per photo
+
+    assert fused == ([len(load_ply(out / "gaussians.ply"))] if engine == "facelift" else [])
+    glb, obj, own = (load_mesh(out / name) for name in ("head.glb", "head.obj", "mesh.glb"))
+    assert len(glb.faces) == len(obj.faces) == len(own.faces) >= 1000
+    np.testing.assert_allclose(glb.bounds, obj.bounds, atol=1e-4)  # both +Y up
+    # mesh.glb is the same mesh in FaceLift's frame (z up), as the window reads it back
+    np.testing.assert_allclose(np.asarray(own.vertices) @ Y_UP_ROTATION.T, glb.vertices, atol=1e-4)
+    marker = read_marker(out)
+    assert marker is not None and {"head.glb", "head.obj", "mesh.glb"} <= set(marker["files"])
