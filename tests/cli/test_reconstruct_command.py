@@ -199,3 +199,37 @@ def test_output_names_for_duplicate_stems():
 
     names = output_names([Path("x/a.png"), Path("y/a.jpg"), Path("b.png"), Path("a.b.png")])
     assert names == ["a_png", "a_jpg", "b", "a.b"]
+
+
+@pytest.mark.slow
+def test_a_new_users_first_facelift_run_prints_only_our_lines(tmp_path, conformance_dir):
+    """A fresh HOME (empty Hugging Face cache), a fresh process: stderr holds our progress and
+    'facelift:' lines only -- no library's one-time cache-migration notice or stray progress bar."""
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "utf-8"}
+    for name in ("FACELIFT_WEIGHTS", "XDG_CACHE_HOME", "HF_HOME", "HF_HUB_CACHE", "TRANSFORMERS_CACHE"):
+        env.pop(name, None)
+    args = ["reconstruct", str(PHOTO), "-o", str(tmp_path / "out"), "--weights", str(conformance_dir)]
+    run = subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args, "--steps", "1", "--size", "16", "--frames", "0"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=str(tmp_path),
+        timeout=600,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    lines = [ln.strip() for ln in run.stderr.replace("\r", "\n").splitlines() if ln.strip()]
+    # our lines: 'facelift: ...', the photo's result line, the batch progress bar (photos/s)
+    ours = [
+        ln
+        for ln in lines
+        if ln.startswith(("facelift:", str(PHOTO))) or ("photo/s]" in ln or "s/photo]" in ln)
+    ]
+    assert lines == ours, [ln for ln in lines if ln not in ours]
