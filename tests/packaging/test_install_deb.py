@@ -151,9 +151,20 @@ def test_deb_metadata_and_contents(deb: Path) -> None:
         f"./usr/share/icons/hicolor/scalable/apps/{PACKAGE}.svg",
     ):
         assert expected in listing, expected
-    # Weights are never shipped (size, licence): no checkpoints in the package.
-    assert ".safetensors" not in listing.replace("resources/clr_embeds.safetensors", "")
-    assert "ckpt_" not in listing
+    # The release's weights are never shipped (size, licence). Weight files in the package are the
+    # prompt embeddings and the doctor's tiny random conformance weights, a few MB in all.
+    weights = {
+        path: int(size)
+        for size, path in (
+            (fields[2], fields[5]) for fields in (line.split() for line in listing.splitlines())
+        )
+        if path.endswith((".safetensors", ".pt", ".pth", ".bin", ".ckpt"))
+    }
+    internal = f"./opt/{PACKAGE}/_internal/"
+    fixtures = {p: n for p, n in weights.items() if p.startswith(f"{internal}engine/conformance/reference/")}
+    assert set(weights) - set(fixtures) == {f"{internal}resources/clr_embeds.safetensors"}, weights
+    assert any("/unet/" in p for p in fixtures) and any("/gslrm/" in p for p in fixtures)  # the doctor's
+    assert sum(fixtures.values()) < 10_000_000, sum(fixtures.values())
 
 
 def test_installed_entry_points_and_desktop_integration(installed: list[Path]) -> None:
