@@ -5,17 +5,19 @@ Skipped when Ray (the optional [cluster] extra) is not installed."""
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from batch_photos import write_photos
-from cancel_cases import interrupt_cli
+from cancel_cases import REPO, interrupt_cli
 from reliability_harness import leftovers
 
 from engine.batch.complete import MARKER
-from engine.cli import main
 
 pytest.importorskip(
     "ray", reason="Ray is not installed: it is the optional [cluster] extra (pip install '.[cluster]')"
@@ -40,7 +42,7 @@ def _processes_with_env(entry: str) -> list[int]:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
 def test_ctrl_c_during_a_ray_batch_exits_130_leaves_nothing_partial_and_resume_finishes(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     photos = tmp_path / "photos"
     write_photos(photos, N_PHOTOS)
@@ -81,9 +83,17 @@ def test_ctrl_c_during_a_ray_batch_exits_130_leaves_nothing_partial_and_resume_f
         time.sleep(0.2)
     assert _processes_with_env(tag) == [], "processes of the interrupted run are still alive"
 
+    # the user runs the same command again, with --resume, in a new process (and a new Ray)
     finished = {name: (out / name / "gaussians.ply").stat().st_mtime_ns for name in done}
-    assert main([*args, "--ray", "--ray-workers", "2", "--resume"]) == 0
-    err = capsys.readouterr().err
-    assert f"{len(done)} of {N_PHOTOS} photos complete already, skipped" in err
+    again = subprocess.run(
+        [sys.executable, "-m", "engine.cli", *args, "--ray", "--ray-workers", "2", "--resume"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=600,
+        check=False,
+    )
+    assert again.returncode == 0, again.stderr
+    assert f"{len(done)} of {N_PHOTOS} photos complete already, skipped" in again.stderr
     assert sorted(p.name for p in out.iterdir()) == [f"photo{i}" for i in range(N_PHOTOS)]
     assert {name: (out / name / "gaussians.ply").stat().st_mtime_ns for name in done} == finished
