@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Literal, TypedDict, get_args
 
 from engine.errors import InputError
 
@@ -244,6 +244,15 @@ class EngineConfig:
             object.__setattr__(self, "weights_dir", Path(self.weights_dir))
 
 
+class Sampling(TypedDict):
+    """A run's diffusion sampling settings (see RunOptions)."""
+
+    seed: int
+    guidance_scale: float
+    num_steps: int
+    sampler: SamplerName
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """What one run asks for besides the photo. Defaults are the reference's (inference.py).
@@ -268,6 +277,13 @@ class RunOptions:
         _check("sampler", self.sampler, SAMPLER_NAMES)
         if self.framing is not None:
             _check("framing", self.framing, FRAMING_NAMES)
+
+    def sampling(self) -> Sampling:
+        """What the multi-view diffusion takes from this run (MultiViewDiffusion.generate's
+        keyword arguments), and what a result records of it in its ``info``."""
+        return Sampling(
+            seed=self.seed, guidance_scale=self.guidance_scale, num_steps=self.num_steps, sampler=self.sampler
+        )
 
     def framing_for(self, model_default: FramingName = DEFAULT_FRAMING) -> FramingName:
         """The framing this run uses: the one asked for, else "none" without auto-crop, else

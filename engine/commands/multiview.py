@@ -115,14 +115,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         what = "the six views" if model.num_views == 6 else f"the {model.num_views} views"
         with oom_guard(f"generating {what}", device=device, memory_preset=preset, free=mvd.unload):
-            views = mvd.generate(
-                image,
-                seed=options.seed,
-                guidance_scale=options.guidance_scale,
-                num_steps=options.num_steps,
-                sampler=options.sampler,
-                on_progress=report,
-            )
+            views = mvd.generate(image, **options.sampling(), on_progress=report)
     finally:
         print(file=sys.stderr)
         mvd.unload()

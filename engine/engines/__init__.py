@@ -1,7 +1,7 @@
 """The engines behind one contract, and the one place that chooses between them.
 
-``base.py``: the Engine protocol and the steps both engines share; ``instant.py``: the built-in
-offline engine; ``facelift.py``: multi-view diffusion -> GS-LRM. ``make_engine(config)`` builds
+``base.py``: the Engine base class (one ``run`` for every engine) and the steps both share;
+``instant.py``: the built-in offline engine; ``facelift.py``: multi-view diffusion -> GS-LRM. ``make_engine(config)`` builds
 the engine an engine.settings.EngineConfig asks for; the CLI, the window's worker and batch runs
 all get their engines from it. Nothing here imports torch: models load on first use.
 """

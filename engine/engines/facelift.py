@@ -22,16 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from engine.api import (
-    CancelToken,
-    GaussiansPreview,
-    ProgressCallback,
-    ProgressEvent,
-    ReconstructionRequest,
-    ReconstructionResult,
-    no_progress,
-)
-from engine.engines.base import ensure_token, make_result, prepare, prepared_info, timed
+from engine.api import GaussiansPreview, ProgressCallback, ProgressEvent, ReconstructionResult, no_progress
+from engine.engines.base import Engine, RunContext, prepared_info
 from engine.engines.instant import InstantEngine
 from engine.errors import WeightsError
 from engine.io.images import resize_square
@@ -48,11 +40,10 @@ from engine.settings import (
 if TYPE_CHECKING:
     from engine.gslrm.reconstructor import GSLRMReconstructor
     from engine.mvdiffusion.pipeline import MultiViewDiffusion
-    from engine.preprocess import Prepared
     from engine.weights.model_folder import ModelDescription
 
 
-class FaceLiftEngine:
+class FaceLiftEngine(Engine):
     """FaceLift: preprocess -> instant preview -> multi-view diffusion (6 views) -> GS-LRM -> filter.
 
     Models load lazily on the first ``load``/``run`` and stay loaded; with a memory preset that
@@ -78,14 +69,6 @@ class FaceLiftEngine:
         self._lrm: GSLRMReconstructor | None = None
         self._model: ModelDescription | None = None
         self._instant = InstantEngine()
-
-    @property
-    def device(self) -> DeviceName:
-        return self.config.device
-
-    @property
-    def memory_preset(self) -> MemoryPresetName:
-        return self.config.memory_preset
 
     @property
     def weights_dir(self) -> Path:
@@ -117,7 +100,7 @@ class FaceLiftEngine:
             on_progress(ProgressEvent("load", 0, 2, "loading the multi-view diffusion models"))
             with self._oom_guard("loading the diffusion models"):
                 self._mv = MultiViewDiffusion.from_weights(
-                    self.weights_dir, device=self.device, memory_preset=self.memory_preset
+                    self.weights_dir, device=self.config.device, memory_preset=self.config.memory_preset
                 )
         return self._mv
 
@@ -127,7 +110,7 @@ class FaceLiftEngine:
 
             on_progress(ProgressEvent("load", 1, 2, "loading GS-LRM"))
             with self._oom_guard("loading GS-LRM"):
-                self._lrm = GSLRMReconstructor.from_weights(self.weights_dir, device=self.device)
+                self._lrm = GSLRMReconstructor.from_weights(self.weights_dir, device=self.config.device)
         return self._lrm
 
     def load(self, on_progress: ProgressCallback = no_progress) -> None:
@@ -152,42 +135,38 @@ class FaceLiftEngine:
     def frees_diffusion_before_gslrm(self) -> bool:
         """Whether the memory preset asks to free the diffusion models before GS-LRM runs
         (engine.settings.MEMORY_PRESETS; "auto" and "cpu" decide by the memory present)."""
-        frees = MEMORY_PRESETS[self.memory_preset].frees_diffusion
+        device, preset = self.config.device, self.config.memory_preset
+        frees = MEMORY_PRESETS[preset].frees_diffusion
         if frees is not None:
             return frees
         import psutil
         import torch
 
-        if self.memory_preset == "auto" and self.device != "cpu" and torch.cuda.is_available():
+        if preset == "auto" and device != "cpu" and torch.cuda.is_available():
             return bool(torch.cuda.get_device_properties(0).total_memory < KEEP_DIFFUSION_MIN_VRAM)
         return bool(psutil.virtual_memory().available < KEEP_DIFFUSION_MIN_RAM)
 
     def _oom_guard(self, what: str) -> AbstractContextManager[None]:
         """Running out of memory inside becomes one engine.errors.OutOfMemory (engine.oom) that
         suggests the next lower memory preset, after every model is freed."""
-        return oom_guard(what, device=self.device, memory_preset=self.memory_preset, free=self.unload)
+        config = self.config
+        return oom_guard(what, device=config.device, memory_preset=config.memory_preset, free=self.unload)
 
     # ---- run ---------------------------------------------------------------------------
 
-    def run(
-        self,
-        request: ReconstructionRequest,
-        on_progress: ProgressCallback = no_progress,
-        cancel: CancelToken | None = None,
-    ) -> ReconstructionResult:
-        """One reconstruction with this engine's configuration.
-        Raises InputError, WeightsError, OutOfMemory, Cancelled."""
-        token = ensure_token(cancel)
-        timings: dict[str, float] = {}
+    def _reconstruct(self, run: RunContext) -> ReconstructionResult:
+        """One reconstruction with this engine's configuration."""
+        request, on_progress, token = run.request, run.on_progress, run.cancel
         model = self.model  # a broken model folder stops the run before anything else
         framing = request.options.framing_for(model.framing)
-        with timed(timings, "preprocess"):
-            prepared = prepare(request, on_progress, token, framing, model.target_ratio)
+        sampling = request.options.sampling()
+        prepared = run.prepare(framing, model.target_ratio)
         info = prepared_info(prepared)
         if self.preview:
-            with timed(timings, "preview"):
-                self._send_preview(prepared, on_progress, token)
-        with timed(timings, "load"):
+            with run.timed("preview"):
+                preview = GaussiansPreview(self._instant.preview(prepared, token))
+                on_progress(ProgressEvent("preview", 1, 1, "instant preview", preview=preview))
+        with run.timed("load"):
             if self._lrm is None:
                 # A broken GS-LRM file is reported now, not after minutes of diffusion.
                 from engine.gslrm.checkpoint import check_checkpoint
@@ -195,27 +174,19 @@ class FaceLiftEngine:
                 check_checkpoint(self.weights_dir)
             mv = self._load_diffusion(on_progress)
         token.raise_if_cancelled()
-        with timed(timings, "diffusion"):
+        with run.timed("diffusion"):
             image = resize_square(prepared.image, mv.resolution)
             count = "six" if model.num_views == 6 else str(model.num_views)
             with self._oom_guard(f"generating the {count} views"):
-                views = mv.generate(
-                    image,
-                    seed=request.options.seed,
-                    guidance_scale=request.options.guidance_scale,
-                    num_steps=request.options.num_steps,
-                    sampler=request.options.sampler,
-                    on_progress=on_progress,
-                    cancel=token,
-                )
+                views = mv.generate(image, **sampling, on_progress=on_progress, cancel=token)
         views = np.asarray(views, dtype=np.uint8)
         if self.frees_diffusion_before_gslrm():
             self.unload_diffusion()
             info["freed_diffusion"] = True
         token.raise_if_cancelled()
-        with timed(timings, "load"):
+        with run.timed("load"):
             lrm = self._load_gslrm(on_progress)
-        with timed(timings, "gslrm"):
+        with run.timed("gslrm"):
             size = lrm.image_size
             lrm_views = (
                 views
@@ -240,19 +211,11 @@ class FaceLiftEngine:
         )
         info.update(
             device=str(lrm.device),
-            seed=request.options.seed,
-            guidance_scale=request.options.guidance_scale,
-            num_steps=request.options.num_steps,
-            sampler=request.options.sampler,
+            **sampling,
             unfiltered_gaussians=raw,
             framing=framing,
             model=model.name,
             cameras=model.cameras,
             view_names=model.view_names,
         )
-        return make_result(self.name, prepared, gaussians, views, timings, info)
-
-    def _send_preview(self, prepared: Prepared, on_progress: ProgressCallback, cancel: CancelToken) -> None:
-        """The instant engine's head as a quick preview (ProgressEvent stage "preview")."""
-        preview = self._instant.reconstruct_prepared(prepared, no_progress, cancel)
-        on_progress(ProgressEvent("preview", 1, 1, "instant preview", preview=GaussiansPreview(preview)))
+        return run.result(self.name, prepared, gaussians, views, info)

@@ -4,24 +4,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from engine.api import (
-    CancelToken,
-    ProgressCallback,
-    ProgressEvent,
-    ReconstructionRequest,
-    ReconstructionResult,
-    no_progress,
-)
-from engine.engines.base import ensure_token, make_result, prepare, prepared_info, timed
+from engine.api import CancelToken, ProgressCallback, ProgressEvent, ReconstructionResult, no_progress
+from engine.engines.base import Engine, RunContext, prepared_info
 from engine.gaussians import Gaussians
 from engine.oom import oom_guard
 
 if TYPE_CHECKING:
     from engine.instant import InstantReconstructor
+    from engine.instant.reconstructor import InstantHead
     from engine.preprocess import Prepared
 
 
-class InstantEngine:
+class InstantEngine(Engine):
     """The built-in offline engine. ``reason``: why it was chosen, for ``describe()``."""
 
     name = "instant"
@@ -48,32 +42,22 @@ class InstantEngine:
     def unload(self) -> None:
         self._recon = None
 
-    def reconstruct_prepared(
-        self,
-        prepared: Prepared,
-        on_progress: ProgressCallback = no_progress,
-        cancel: CancelToken | None = None,
-    ) -> Gaussians:
-        """Gaussians from an already preprocessed photo (also the FaceLift engine's preview)."""
-        with oom_guard("building the instant head", device="cpu"):
-            return self._reconstructor().run(prepared, on_progress=on_progress, cancel=cancel)
+    def preview(self, prepared: Prepared, cancel: CancelToken) -> Gaussians:
+        """The Gaussians of an already preprocessed photo, quietly (the FaceLift engine's preview)."""
+        return self._head(prepared, no_progress, cancel).gaussians
 
-    def run(
-        self,
-        request: ReconstructionRequest,
-        on_progress: ProgressCallback = no_progress,
-        cancel: CancelToken | None = None,
-    ) -> ReconstructionResult:
-        cancel = ensure_token(cancel)
-        timings: dict[str, float] = {}
-        self.load(on_progress)
-        with timed(timings, "preprocess"):
-            prepared = prepare(request, on_progress, cancel)
-        with timed(timings, "instant"), oom_guard("building the instant head", device="cpu"):
-            head = self._reconstructor().run_head(prepared, on_progress=on_progress, cancel=cancel)
-        cancel.raise_if_cancelled()
+    def _head(self, prepared: Prepared, on_progress: ProgressCallback, cancel: CancelToken) -> InstantHead:
+        with oom_guard("building the instant head", device="cpu"):
+            return self._reconstructor().run_head(prepared, on_progress=on_progress, cancel=cancel)
+
+    def _reconstruct(self, run: RunContext) -> ReconstructionResult:
+        self.load(run.on_progress)
+        prepared = run.prepare()
+        with run.timed("instant"):
+            head = self._head(prepared, run.on_progress, run.cancel)
+        run.cancel.raise_if_cancelled()
         info = prepared_info(prepared)
         info.update(device="cpu", unfiltered_gaussians=head.gaussians)
-        result = make_result(self.name, prepared, head.gaussians, None, timings, info)
+        result = run.result(self.name, prepared, head.gaussians, None, info)
         result.mesh = head.mesh.to_trimesh()  # the fitted head: exports and a later rig use it
         return result
