@@ -42,19 +42,12 @@ from engine.gaussians import Gaussians
 Dtype = Literal["fp32", "fp16", "bf16"]
 TORCH_DTYPES: dict[str, torch.dtype] = {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 
-_TOL: dict[tuple[str, str], float] = {
-    ("gslrm", "cpu-fp32"): 5e-5,
-    ("gslrm", "cuda-fp32"): 2e-4,
-    ("gslrm", "fp16"): 3e-2,
-    ("gslrm", "bf16"): 2e-1,
-    ("unet", "cpu-fp32"): 1e-5,
-    ("unet", "cuda-fp32"): 5e-3,
-    ("unet", "fp16"): 1e-2,
-    ("unet", "bf16"): 8e-2,
-    ("sampler", "cpu-fp32"): 1e-4,
-    ("sampler", "cuda-fp32"): 2e-2,
-    ("sampler", "fp16"): 3e-2,
-    ("sampler", "bf16"): 2.5e-1,
+_TOL_COLUMNS = ("cpu-fp32", "cuda-fp32", "fp16", "bf16")
+_TOL: dict[str, tuple[float, float, float, float]] = {
+    # max |difference| per check, one column per _TOL_COLUMNS entry
+    "gslrm": (5e-5, 2e-4, 3e-2, 2e-1),
+    "unet": (1e-5, 5e-3, 1e-2, 8e-2),
+    "sampler": (1e-4, 2e-2, 3e-2, 2.5e-1),
 }
 RENDER_TOL: dict[str, float] = {"torch-cpu": 1e-4, "torch-cuda": 1e-3, "gsplat-cuda": 1e-2}
 """99.9th percentile of |RGB difference| per rasteriser. gsplat differs from 3DGS by design in
@@ -70,7 +63,7 @@ SAMPLER_STEPS = 3
 def tolerance(check: str, device: str, dtype: str) -> float:
     """The max |difference| allowed for ``check`` ("gslrm", "unet", "sampler") on device/dtype."""
     key = f"{device}-fp32" if dtype == "fp32" else dtype
-    return _TOL[(check, key)]
+    return _TOL[check][_TOL_COLUMNS.index(key)]
 
 
 @dataclass
