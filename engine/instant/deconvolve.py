@@ -81,27 +81,26 @@ def _slices(h: int, w: int, dy: int, dx: int) -> tuple[tuple[slice, slice], tupl
 def _forward(c: np.ndarray, weights: np.ndarray, offs: list[tuple[int, int]]) -> np.ndarray:
     """(3,H,W) render of colours c (3,H,W) (channels first: the per-pixel weights broadcast
     over the leading axis): sum over offsets of w_k(p) c(p + off_k)."""
-    out = np.zeros_like(c)
-    h, w = c.shape[1:]
-    tmp = np.empty_like(c)
-    for i, (dy, dx) in enumerate(offs):
-        (yd, xd), (ys, xs) = _slices(h, w, dy, dx)
-        t = tmp[:, yd, xd]
-        np.multiply(weights[i, yd, xd], c[:, ys, xs], out=t)
-        out[:, yd, xd] += t
-    return out
+    return _apply(c, weights, offs, adjoint=False)
 
 
 def _adjoint(r: np.ndarray, weights: np.ndarray, offs: list[tuple[int, int]]) -> np.ndarray:
     """The transpose of _forward applied to a residual r (3,H,W)."""
-    out = np.zeros_like(r)
-    h, w = r.shape[1:]
-    tmp = np.empty_like(r)
+    return _apply(r, weights, offs, adjoint=True)
+
+
+def _apply(x: np.ndarray, weights: np.ndarray, offs: list[tuple[int, int]], adjoint: bool) -> np.ndarray:
+    """W x (forward: pixel p gathers w_k(p) x(p + off_k)) or W^T x (adjoint: the same products
+    handed back from p to the disc at p + off_k), for x (3,H,W)."""
+    out = np.zeros_like(x)
+    h, w = x.shape[1:]
+    tmp = np.empty_like(x)
     for i, (dy, dx) in enumerate(offs):
         (yd, xd), (ys, xs) = _slices(h, w, dy, dx)
+        (yr, xr), (yw, xw) = ((yd, xd), (ys, xs)) if adjoint else ((ys, xs), (yd, xd))  # read, write
         t = tmp[:, yd, xd]
-        np.multiply(weights[i, yd, xd], r[:, yd, xd], out=t)
-        out[:, ys, xs] += t
+        np.multiply(weights[i, yd, xd], x[:, yr, xr], out=t)
+        out[:, yw, xw] += t
     return out
 
 
