@@ -18,7 +18,7 @@ import numpy as np
 from PySide6.QtWidgets import QFileDialog, QMessageBox
 
 from engine.io.formats import format_named
-from engine.settings import RENDER_SIZE, TURNTABLE_ELEVATION, TURNTABLE_FPS, TURNTABLE_FRAMES
+from engine.settings import RENDER_SIZE
 from facelift_desktop import exports
 from facelift_desktop.export_dialog import ExportDialog, ExportSubject
 from facelift_desktop.jobs import Failure, Job
@@ -124,18 +124,9 @@ class ExportFlows:
             views, folder, stem=self._stem(), overwrite=overwrite, names=self.views_strip.names
         )
 
-    def start_turntable_export(
-        self: MainWindow,
-        path: Path | str,
-        frames: int = TURNTABLE_FRAMES,
-        fps: float = TURNTABLE_FPS,
-        size: int = RENDER_SIZE,
-        elevation: float = TURNTABLE_ELEVATION,
-        overwrite: bool = False,
-    ) -> Job:
-        """Start a turntable of the filtered head into ``path`` (.mp4/.gif); progress and Cancel on
-        the Run panel. Frames from the viewport, or from the engine's renderer without one."""
-        spec = TurntableSpec(Path(path), frames, int(fps), size, elevation, overwrite)
+    def start_turntable_export(self: MainWindow, spec: TurntableSpec) -> Job:
+        """Start a turntable of the filtered head into ``spec.path`` (.mp4/.gif); progress and
+        Cancel on the Run panel. Frames from the viewport, or from the engine's renderer without one."""
         filtered = self.scene.filtered()
         viewer = self.viewport.viewer
         if viewer is not None:
@@ -143,7 +134,9 @@ class ExportFlows:
         else:
             job = engine_turntable_job(filtered, spec, self._background())
         self.turntable_job = job
-        log.info("turntable export to %s: %d frames, %d fps, %d px", path, spec.frames, spec.fps, spec.size)
+        log.info(
+            "turntable export to %s: %d frames, %d fps, %d px", spec.path, spec.frames, spec.fps, spec.size
+        )
         return self._start_export_job(job)
 
     def start_mesh_export(
@@ -235,8 +228,8 @@ class ExportFlows:
             path = self._save_path("Export turntable", f"{stem}_turntable.{ext}", f"{ext.upper()} (*.{ext})")
             if path is None:
                 return False
-            args = (s.video_frames, s.video_fps, s.video_size, s.video_elevation)
-            return self._try_job(lambda: self.start_turntable_export(path, *args, overwrite=True))
+            spec = TurntableSpec(path, s.video_frames, s.video_fps, s.video_size, s.video_elevation, True)
+            return self._try_job(lambda: self.start_turntable_export(spec))
         fmt = format_named(s.kind)
         path = self._save_path(f"Export {fmt.label}", f"{stem}{fmt.suffix}", fmt.file_filter())
         if path is None:

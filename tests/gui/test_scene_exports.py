@@ -16,6 +16,7 @@ from fakes import FakeFactory
 
 from engine.io.gaussians_file import load_gaussians
 from engine.io.ply import save_ply
+from facelift_desktop.turntable import TurntableSpec
 from viewer.synthetic import synthetic_head
 
 FRAMES, SIZE = 4, 128
@@ -100,7 +101,7 @@ def test_sliders_filter_ply_and_turntable_alike_with_and_without_gl(
         ply = window.export_ply(tmp_path / f"gl-{use_gl}.ply")
         video = tmp_path / f"gl-{use_gl}.mp4"
         with qtbot.waitSignal(window.export_done, timeout=60_000):
-            window.start_turntable_export(video, frames=FRAMES, fps=FRAMES, size=SIZE)
+            window.start_turntable_export(TurntableSpec(video, frames=FRAMES, fps=FRAMES, size=SIZE))
         assert window.progress_panel.stage_label.text() == "Export done"
         out[use_gl] = {"ply": load_gaussians(ply), "frame": _frame0(video), "bg": window._background()}
         if use_gl:  # the GL frames are the viewport's: it draws exactly the filtered set
@@ -146,7 +147,7 @@ def test_cancel_reaches_a_reconstruction_after_three_turntable_exports(
     for i in range(3):
         target = tmp_path / f"turntable-{i}.mp4"
         with qtbot.waitSignal(window.export_done, timeout=60_000):
-            window.start_turntable_export(target, frames=FRAMES, fps=FRAMES, size=64)
+            window.start_turntable_export(TurntableSpec(target, frames=FRAMES, fps=FRAMES, size=64))
         assert target.stat().st_size > 0
         assert window.progress_panel.stage_label.text() == "Export done"
         assert not window.progress_panel.cancel_button.isEnabled()

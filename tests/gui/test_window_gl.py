@@ -14,6 +14,7 @@ from fakes import FakeFactory
 
 from engine.settings import EngineConfig
 from facelift_desktop.settings import AppSettings
+from facelift_desktop.turntable import TurntableSpec
 from facelift_desktop.worker import default_engine_factory
 
 pytestmark = pytest.mark.gl
@@ -137,7 +138,7 @@ def test_fake_result_in_the_viewport_orbit_filter_and_exports(qtbot, gl_window, 
     assert iio.imread(png).shape[2] == 3
 
     out = tmp_path / "turntable.mp4"
-    job = window.start_turntable_export(out, frames=12, fps=12, size=128)
+    job = window.start_turntable_export(TurntableSpec(out, frames=12, fps=12, size=128))
     with qtbot.waitSignal(job.finished, timeout=60_000):
         pass
     frames = _read_mp4(out)
@@ -151,7 +152,7 @@ def test_cancelled_turntable_leaves_no_file(qtbot, gl_window, photo, tmp_path) -
     window = gl_window(FakeFactory(count=5000))
     _reconstruct(qtbot, window, photo)
     out = tmp_path / "turntable.gif"
-    job = window.start_turntable_export(out, frames=200, fps=10, size=128)
+    job = window.start_turntable_export(TurntableSpec(out, frames=200, fps=10, size=128))
     qtbot.waitUntil(lambda: job._index >= 2, timeout=30_000)
     with qtbot.waitSignal(job.cancelled, timeout=10_000):
         window.cancel_export()
@@ -249,7 +250,7 @@ def test_window_turntable_matches_facelift_render(qtbot, gl_window, photo, tmp_p
 
     viewer.render_orbit_frame = recording
     gui = tmp_path / f"window.{suffix}"
-    job = window.start_turntable_export(gui, frames=frames, fps=fps, size=size)
+    job = window.start_turntable_export(TurntableSpec(gui, frames=frames, fps=fps, size=size))
     with qtbot.waitSignal(job.finished, timeout=60_000):
         pass
     cli = tmp_path / f"cli.{suffix}"

@@ -253,6 +253,8 @@ def test_gui_turntable_export_cancelled_half_way_leaves_the_earlier_file(
     gl_window,
     tmp_path: Path,
 ) -> None:
+    from facelift_desktop.turntable import TurntableSpec
+
     window = gl_window
     assert window.open_photo(ASTRONAUT)
     with qtbot.waitSignal(window.run_finished, timeout=120_000):
@@ -264,7 +266,7 @@ def test_gui_turntable_export_cancelled_half_way_leaves_the_earlier_file(
     target.write_bytes(b"an earlier export")
 
     frames = 12
-    job = window.start_turntable_export(target, frames=frames, size=128, overwrite=True)
+    job = window.start_turntable_export(TurntableSpec(target, frames=frames, size=128, overwrite=True))
     seen: list[int] = []
 
     def on_progress(event) -> None:  # type: ignore[no-untyped-def]
@@ -283,7 +285,7 @@ def test_gui_turntable_export_cancelled_half_way_leaves_the_earlier_file(
     assert window.export_video_action.isEnabled() and window.progress_panel.reconstruct_button.isEnabled()
 
     with qtbot.waitSignal(window.export_done, timeout=120_000):
-        window.start_turntable_export(target, frames=frames, size=128, overwrite=True)
+        window.start_turntable_export(TurntableSpec(target, frames=frames, size=128, overwrite=True))
     import imageio_ffmpeg
 
     assert imageio_ffmpeg.count_frames_and_secs(str(target))[0] == frames
