@@ -57,11 +57,13 @@ class FileOpening:
         self._update_actions()
         return True
 
+    def _browse_folder(self: MainWindow) -> str:
+        """Where the Open Gaussians / Open views dialogs start: the last export folder, else home."""
+        return self.settings.export_settings().last_folder or str(Path.home())
+
     def open_gaussians_dialog(self: MainWindow) -> None:
-        folder = self.settings.export_settings().last_folder or str(Path.home())
-        path, _ = QFileDialog.getOpenFileName(
-            self, "Open Gaussians (PLY, compressed PLY, SPZ or .splat)", folder, GAUSSIANS_FILTER
-        )
+        title = "Open Gaussians (PLY, compressed PLY, SPZ or .splat)"
+        path, _ = QFileDialog.getOpenFileName(self, title, self._browse_folder(), GAUSSIANS_FILTER)
         if path:
             self.open_gaussians(path)
 
@@ -95,10 +97,8 @@ class FileOpening:
         return True
 
     def open_views_dialog(self: MainWindow) -> None:
-        folder = self.settings.export_settings().last_folder or str(Path.home())
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, "Open views: one image per camera of the model (GS-LRM only)", folder, PHOTO_FILTER
-        )
+        title = "Open views: one image per camera of the model (GS-LRM only)"
+        paths, _ = QFileDialog.getOpenFileNames(self, title, self._browse_folder(), PHOTO_FILTER)
         if paths:
             self.open_views([Path(p) for p in paths])
 
