@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import numpy as np
 
@@ -222,14 +223,9 @@ class Gaussians:
         out["crop"] = keep
         return out
 
-    def filter(
-        self,
-        opacity_thres: float | None = FILTER_OPACITY,
-        scaling_thres: float | None = FILTER_MAX_SCALE,
-        floater_thres: float | None = FILTER_FLOATER,
-        crop_bbx: Sequence[float] | None = FILTER_CROP_BOX,
-    ) -> Gaussians:
+    def filter(self, **thresholds: Unpack[FilterThresholds]) -> Gaussians:
         """FaceLift's ``apply_all_filters`` (spec §6.2), in its order; ``None`` skips a stage.
+        The thresholds and their defaults are :meth:`filter_masks`'s:
 
         1. keep opacity > opacity_thres;
         2. keep max scale < scaling_thres, or z > 0 (large Gaussians above z=0 stay);
@@ -237,8 +233,16 @@ class Gaussians:
         4. keep centres inside crop_bbx (xmin,xmax,ymin,ymax,zmin,zmax), bounds inclusive.
         Returns a new object; order is kept.
         """
-        masks = self.filter_masks(opacity_thres, scaling_thres, floater_thres, crop_bbx)
-        return self.subset(masks["crop"])
+        return self.subset(self.filter_masks(**thresholds)["crop"])
+
+
+class FilterThresholds(TypedDict, total=False):
+    """:meth:`Gaussians.filter_masks`'s keyword arguments (the reference's values by default)."""
+
+    opacity_thres: float | None
+    scaling_thres: float | None
+    floater_thres: float | None
+    crop_bbx: Sequence[float] | None
 
 
 _FIELDS = ("xyz", "sh_dc", "sh_rest", "log_scales", "quats", "opacity_logits")
