@@ -163,12 +163,12 @@ def _broken(tmp_path: Path, conformance_dir: Path, kind: str) -> tuple[Path, str
 def test_broken_model_folders_are_one_line_errors_before_anything_runs(
     tmp_path, conformance_dir, capsys, monkeypatch, kind
 ):
-    import engine.engines.facelift as facelift
+    from engine.engines.base import RunContext
 
     def no_preprocess(*args, **kwargs):
         raise AssertionError("the run started")
 
-    monkeypatch.setattr(facelift, "prepare", no_preprocess)
+    monkeypatch.setattr(RunContext, "prepare", no_preprocess)
     model, expected = _broken(tmp_path, conformance_dir, kind)
     photo = make_subject(tmp_path / "mouse.png")
     out = tmp_path / "out"

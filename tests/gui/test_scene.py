@@ -22,7 +22,7 @@ def _result(g: Gaussians) -> ReconstructionResult:
 def test_filter_mask_is_what_gaussians_filter_keeps() -> None:
     g = normal_set(2000)
     settings = FilterSettings(opacity_threshold=0.4, max_scale=0.06, crop_box=(-1, 1, -1, 1, -1, 1))
-    kept = g.filter(0.4, 0.06, None, (-1, 1, -1, 1, -1, 1))
+    kept = g.filter(opacity_thres=0.4, scaling_thres=0.06, floater_thres=None, crop_bbx=(-1, 1, -1, 1, -1, 1))
     mask = settings.mask(g)
     assert 0 < mask.sum() < len(g)
     np.testing.assert_array_equal(g.xyz[mask], kept.xyz)
@@ -47,7 +47,12 @@ def test_exports_read_the_filtered_result_and_listeners_hear_each_change() -> No
     assert heard[-1] == "filter" and heard.count("filter") == 1
     kept = scene.filtered()
     assert 0 < len(kept) < len(head)
-    np.testing.assert_array_equal(kept.xyz, head.filter(None, None, None, (-1, 1, -1, 1, 0.0, 1)).xyz)
+    np.testing.assert_array_equal(
+        kept.xyz,
+        head.filter(
+            opacity_thres=None, scaling_thres=None, floater_thres=None, crop_bbx=(-1, 1, -1, 1, 0.0, 1)
+        ).xyz,
+    )
 
     # a preview is shown over the result, filtered the same way; exports still read the result
     preview = synthetic_head(800, seed=3)
