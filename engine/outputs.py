@@ -11,7 +11,8 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
+from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -38,6 +39,22 @@ OUTPUT_FILES: tuple[str, ...] = (
 )
 """Everything ``write_outputs`` may write into an output folder (multiview.png: FaceLift only;
 mesh.glb = engine.io.formats.HEAD_MESH_NAME, when asked for)."""
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """What an output folder holds besides the PLY and the input views (``write_outputs``).
+
+    turntable_frames: frames of turntable.mp4 (0: none) at ``fps``; render_size: the square size
+    of output.png's views and of the turntable, px. formats: engine.io.formats names to write the
+    filtered head in as well. mesh: also mesh.glb, the head's own (or fused) mesh.
+    """
+
+    turntable_frames: int = TURNTABLE_FRAMES
+    fps: float = TURNTABLE_FPS
+    render_size: int = RENDER_SIZE
+    formats: tuple[str, ...] = ()
+    mesh: bool = False
 
 
 def extra_format_file(name: str) -> str | None:
@@ -116,28 +133,24 @@ def render_input_views(
 def write_outputs(
     result: ReconstructionResult,
     out_dir: Path | str,
+    spec: OutputSpec = OutputSpec(),
     *,
-    turntable_frames: int = TURNTABLE_FRAMES,
-    fps: float = TURNTABLE_FPS,
-    render_size: int = RENDER_SIZE,
     overwrite: bool = False,
     on_progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
-    formats: Sequence[str] = (),
     marker: Callable[[Path], Path] | None = None,
-    mesh: bool = False,
 ) -> dict[str, Path]:
     """Write a result's output folder; returns {file name: path}.
 
     Files (as FaceLift's inference.py): input.png (the preprocessed 512x512 input; skipped for a
     result opened from a file), multiview.png (the six views side by side; FaceLift engine only),
     gaussians.ply (filtered, FaceLift PLY flavour), output.png (renders from the six input cameras
-    side by side, 6*render_size x render_size, from the unfiltered set
+    side by side, V*spec.render_size x spec.render_size, from the unfiltered set
     ``result.info["unfiltered_gaussians"]`` when present, as the reference does), turntable.mp4
-    (filtered set; ``turntable_frames`` frames at ``fps``, render_size square, H.264 yuv420p;
-    0 frames skips it). ``formats``: engine.io.formats names to write the filtered head in as
-    well (:func:`extra_format_file` names the files; meshes are the head's own ``result.mesh``
-    when it has one, else fused from the Gaussians, once for all mesh files). ``mesh``: also
+    (filtered set; ``spec.turntable_frames`` frames at ``spec.fps``, render_size square, H.264
+    yuv420p; 0 frames skips it). ``spec.formats``: the head in extra formats
+    (:func:`extra_format_file` names the files; meshes are the head's own ``result.mesh``
+    when it has one, else fused from the Gaussians, once for all mesh files). ``spec.mesh``: also
     mesh.glb, the head's own mesh (or the fused one) in the FaceLift frame (+Z up), as
     ``facelift export`` and the window read it back; an overwrite without it removes an earlier run's mesh.glb.
     ``marker``: called with the staging folder once every file is staged; it writes a
@@ -166,9 +179,9 @@ def write_outputs(
         staging.mkdir()  # default permissions (mkdtemp's 0700 would stick to the renamed folder)
     except OSError as exc:
         raise OutputError(f"{out}: cannot write ({exc.strerror or exc})") from exc
-    extras = [file for name in formats if (file := extra_format_file(name)) is not None]
-    steps = 3 + (result.input_image is not None) + (result.views is not None) + (turntable_frames > 0)
-    steps += len(extras) + mesh
+    extras = [file for name in spec.formats if (file := extra_format_file(name)) is not None]
+    steps = 3 + (result.input_image is not None) + (result.views is not None)
+    steps += (spec.turntable_frames > 0) + len(extras) + spec.mesh
     done = 0
 
     def step(message: str) -> None:
@@ -191,20 +204,22 @@ def write_outputs(
         unfiltered = result.info.get("unfiltered_gaussians", result.gaussians)
         save_png(
             side_by_side(
-                render_input_views(unfiltered, render_size, cancel=token, cameras=result.info.get("cameras"))
+                render_input_views(
+                    unfiltered, spec.render_size, cancel=token, cameras=result.info.get("cameras")
+                )
             ),
             staging / "output.png",
         )
-        if turntable_frames > 0:
+        if spec.turntable_frames > 0:
             step("turntable.mp4")
             cams: CameraSet | None = result.info.get("cameras")
             write_turntable(
                 result.gaussians,
                 staging / "turntable.mp4",
                 radius=ORBIT_RADIUS if cams is None else rig_radius(cams),
-                num_frames=turntable_frames,
-                fps=fps,
-                size=render_size,
+                num_frames=spec.turntable_frames,
+                fps=spec.fps,
+                size=spec.render_size,
                 on_progress=on_progress,
                 cancel=token,
             )
@@ -213,7 +228,7 @@ def write_outputs(
             step(file)
             own = mesh_of_head() if format_of(file).mesh else None
             export_head(result.gaussians, staging / file, mesh=own, on_progress=on_progress, cancel=token)
-        if mesh:
+        if spec.mesh:
             step("mesh.glb")
             save_mesh(mesh_of_head(), staging / "mesh.glb")
         marker_name = marker(staging).name if marker is not None else None

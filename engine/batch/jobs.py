@@ -24,6 +24,7 @@ from engine.settings import EngineConfig, RunOptions
 
 if TYPE_CHECKING:
     from engine.engines import Engine
+    from engine.outputs import OutputSpec
 
 Status = Literal["done", "failed", "skipped", "not run"]
 
@@ -32,19 +33,13 @@ Status = Literal["done", "failed", "skipped", "not run"]
 class PhotoSettings:
     """What every photo of a batch is asked for besides its engine.
 
-    options: seed, guidance, steps, crop mode. frames / fps / size: the turntable and the
-    render size (engine.outputs.write_outputs). formats: extra engine.io.formats names.
-    engine: the engine asked for ("facelift", "instant" or "auto"). mesh: also write mesh.glb,
-    the head's own mesh (``facelift reconstruct --mesh``).
+    options: seed, guidance, steps, crop mode. outputs: what each output folder holds
+    (engine.outputs.write_outputs). engine: the engine asked for ("facelift", "instant" or "auto").
     """
 
     options: RunOptions
-    frames: int
-    fps: float
-    size: int
-    formats: tuple[str, ...] = ()
+    outputs: OutputSpec
     engine: str = "auto"
-    mesh: bool = False
 
     def signature(self) -> dict[str, Any]:
         """What a completion marker records: outputs made with another signature are not the
@@ -52,11 +47,11 @@ class PhotoSettings:
         return {
             "engine": self.engine,
             **asdict(self.options),
-            "frames": self.frames,
-            "fps": self.fps,
-            "size": self.size,
-            "formats": sorted(set(self.formats)),
-            **({"mesh": True} if self.mesh else {}),
+            "frames": self.outputs.turntable_frames,
+            "fps": self.outputs.fps,
+            "size": self.outputs.render_size,
+            "formats": sorted(set(self.outputs.formats)),
+            **({"mesh": True} if self.outputs.mesh else {}),
         }
 
 
@@ -180,15 +175,11 @@ class PhotoWorker:
             write_outputs(
                 result,
                 job.out_dir,
-                turntable_frames=s.frames,
-                fps=s.fps,
-                render_size=s.size,
+                s.outputs,
                 overwrite=job.overwrite,
                 on_progress=on_progress,
                 cancel=cancel,
-                formats=s.formats,
                 marker=marker,
-                mesh=s.mesh,
             )
         except (WeightsError, Cancelled):
             raise

@@ -110,6 +110,7 @@ def output_names(images: list[Path]) -> list[str]:
 def run(args: argparse.Namespace) -> int:
     from engine.batch.jobs import PhotoSettings
     from engine.io.atomic import probe_writable
+    from engine.outputs import OutputSpec
 
     images, problems = collect_inputs([*args.inputs, *args.input_dir])
     if not images and not problems:
@@ -117,15 +118,8 @@ def run(args: argparse.Namespace) -> int:
     if args.frames < 0:
         raise InputError(f"--frames must be 0 or more, got {args.frames}")
     check_render_size(args.size)
-    settings = PhotoSettings(
-        run_options(args),
-        args.frames,
-        args.fps,
-        args.size,
-        formats_of(args.formats),
-        args.engine or "auto",
-        mesh=args.mesh,
-    )
+    outputs = OutputSpec(args.frames, args.fps, args.size, formats_of(args.formats), args.mesh)
+    settings = PhotoSettings(run_options(args), outputs, args.engine or "auto")
     threads = threads_of(args)
     if args.resume and args.overwrite:
         raise InputError("--resume redoes only incomplete photos; --overwrite redoes all: choose one")

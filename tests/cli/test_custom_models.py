@@ -204,7 +204,7 @@ def test_output_png_and_the_turntable_follow_the_models_cameras(tmp_path, confor
     import engine.io.export as export
     from engine.api import ReconstructionResult
     from engine.io.ply import load_ply
-    from engine.outputs import render_input_views, side_by_side, write_outputs
+    from engine.outputs import OutputSpec, render_input_views, side_by_side, write_outputs
 
     radii: list[float] = []
     real = export.write_turntable
@@ -216,7 +216,7 @@ def test_output_png_and_the_turntable_follow_the_models_cameras(tmp_path, confor
     monkeypatch.setattr(export, "write_turntable", spy)
     g = load_ply(conformance_dir / "gslrm" / "expected_filtered.ply")
     result = ReconstructionResult(g, None, info={"cameras": custom_rig()})
-    write_outputs(result, tmp_path / "out", turntable_frames=1, render_size=32)
+    write_outputs(result, tmp_path / "out", OutputSpec(turntable_frames=1, render_size=32))
     assert radii == [pytest.approx(CUSTOM_RADIUS, abs=1e-5)]
     png = np.asarray(Image.open(tmp_path / "out" / "output.png").convert("RGB"))
     np.testing.assert_array_equal(png, side_by_side(render_input_views(g, 32, cameras=custom_rig())))

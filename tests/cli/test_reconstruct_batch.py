@@ -127,7 +127,7 @@ def test_marker_is_moved_last_and_an_old_one_removed_first(tmp_path, monkeypatch
     from engine.api import ReconstructionResult
     from engine.batch.complete import MARKER, is_complete, write_marker
     from engine.errors import OutputError
-    from engine.outputs import write_outputs
+    from engine.outputs import OutputSpec, write_outputs
 
     result = ReconstructionResult(gaussians=random_set(30), input_image=None)
     out = tmp_path / "head"
@@ -135,7 +135,10 @@ def test_marker_is_moved_last_and_an_old_one_removed_first(tmp_path, monkeypatch
     photo.write_bytes(b"photo")
     sig = {"k": 1}
     write_outputs(
-        result, out, turntable_frames=0, render_size=8, marker=lambda d: write_marker(d, sig, photo)
+        result,
+        out,
+        OutputSpec(turntable_frames=0, render_size=8),
+        marker=lambda d: write_marker(d, sig, photo),
     )
     assert is_complete(out, sig, photo)
     assert not is_complete(out, {"k": 2}, photo)  # other settings
@@ -158,8 +161,7 @@ def test_marker_is_moved_last_and_an_old_one_removed_first(tmp_path, monkeypatch
         write_outputs(
             result,
             out,
-            turntable_frames=0,
-            render_size=8,
+            OutputSpec(turntable_frames=0, render_size=8),
             overwrite=True,
             marker=lambda d: write_marker(d, sig, photo),
         )

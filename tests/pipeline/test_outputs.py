@@ -8,7 +8,7 @@ from PIL import Image
 
 from engine.api import Cancelled, CancelToken, OutputError, ProgressEvent, ReconstructionResult
 from engine.gaussians import Gaussians
-from engine.outputs import OUTPUT_FILES, side_by_side, write_outputs
+from engine.outputs import OUTPUT_FILES, OutputSpec, side_by_side, write_outputs
 
 SIZE = 64  # render size: keeps the test fast; the layout is what is checked
 
@@ -49,7 +49,7 @@ def test_full_output_set(tmp_path, fixture_result):
     out = tmp_path / "out" / "head"
     events: list[ProgressEvent] = []
     written = write_outputs(
-        fixture_result, out, turntable_frames=2, render_size=SIZE, on_progress=events.append
+        fixture_result, out, OutputSpec(turntable_frames=2, render_size=SIZE), on_progress=events.append
     )
     full_set = sorted(n for n in OUTPUT_FILES if n != "mesh.glb")  # mesh.glb only when asked for
     assert sorted(written) == full_set
@@ -106,19 +106,19 @@ def test_existing_outputs_are_refused_without_overwrite(tmp_path, small_result):
     out.mkdir()
     (out / "gaussians.ply").write_bytes(b"old")
     with pytest.raises(OutputError, match=r"head: outputs already exist \(gaussians.ply\).*--overwrite"):
-        write_outputs(small_result, out, turntable_frames=0, render_size=SIZE)
+        write_outputs(small_result, out, OutputSpec(turntable_frames=0, render_size=SIZE))
     assert (out / "gaussians.ply").read_bytes() == b"old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["head"]
 
 
 def test_overwrite_replaces_and_drops_a_stale_multiview(tmp_path, small_result):
     out = tmp_path / "head"
-    write_outputs(small_result, out, turntable_frames=0, render_size=SIZE)
+    write_outputs(small_result, out, OutputSpec(turntable_frames=0, render_size=SIZE))
     assert (out / "multiview.png").exists() and not (out / "turntable.mp4").exists()
     instant_like = ReconstructionResult(
         gaussians=small_result.gaussians, input_image=np.zeros((512, 512, 3), np.uint8), engine="instant"
     )
-    write_outputs(instant_like, out, turntable_frames=0, render_size=SIZE, overwrite=True)
+    write_outputs(instant_like, out, OutputSpec(turntable_frames=0, render_size=SIZE), overwrite=True)
     assert not (out / "multiview.png").exists()
     assert _png(out / "input.png").max() == 0
     assert _hidden(tmp_path) == []
@@ -128,7 +128,7 @@ def test_overwrite_replaces_and_drops_a_stale_multiview(tmp_path, small_result):
 def test_cancel_during_the_turntable_leaves_nothing_partial(tmp_path, small_result, existing):
     out = tmp_path / "head"
     if existing:
-        write_outputs(small_result, out, turntable_frames=0, render_size=SIZE)
+        write_outputs(small_result, out, OutputSpec(turntable_frames=0, render_size=SIZE))
         before = {p.name: p.read_bytes() for p in out.iterdir()}
     cancel = CancelToken()
 
@@ -140,8 +140,7 @@ def test_cancel_during_the_turntable_leaves_nothing_partial(tmp_path, small_resu
         write_outputs(
             small_result,
             out,
-            turntable_frames=3,
-            render_size=SIZE,
+            OutputSpec(turntable_frames=3, render_size=SIZE),
             overwrite=True,
             on_progress=on_progress,
             cancel=cancel,

@@ -25,7 +25,7 @@ from reliability_harness import assert_nothing_partial, leftovers
 
 from engine.api import Cancelled, CancelToken, ReconstructionResult
 from engine.engines import FaceLiftEngine
-from engine.outputs import write_outputs
+from engine.outputs import OutputSpec, write_outputs
 
 # ---------------------------------------------------------------------------------------------
 # Export: every step of write_outputs
@@ -52,7 +52,8 @@ def export_result(facelift_reference: ReconstructionResult) -> ReconstructionRes
 
 
 def _write(result: ReconstructionResult, out: Path, **kw: object) -> dict[str, Path]:
-    return write_outputs(result, out, turntable_frames=FRAMES, render_size=32, overwrite=True, **kw)  # type: ignore[arg-type]
+    spec = OutputSpec(turntable_frames=FRAMES, render_size=32)
+    return write_outputs(result, out, spec, overwrite=True, **kw)  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")

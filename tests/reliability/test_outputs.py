@@ -39,7 +39,7 @@ from reliability_harness import assert_message, assert_nothing_partial, assert_o
 from engine import cli
 from engine.api import OutputError, ReconstructionResult
 from engine.io.ply import save_ply
-from engine.outputs import OUTPUT_FILES, write_outputs
+from engine.outputs import OUTPUT_FILES, OutputSpec, write_outputs
 from facelift_desktop import exports as gui_exports
 
 # ==============================================================================================
@@ -61,7 +61,9 @@ def test_engine_writers_refuse_an_unwritable_folder(tmp_path, monkeypatch, small
         before = earlier(folder / "out", *OUTPUT_FILES)
         unwritable(monkeypatch, folder)
         with pytest.raises(OutputError) as info:
-            write_outputs(small_result, folder / "out", turntable_frames=2, render_size=32, overwrite=True)
+            write_outputs(
+                small_result, folder / "out", OutputSpec(turntable_frames=2, render_size=32), overwrite=True
+            )
         target = folder / "out"
         before = {f"out/{k}": v for k, v in before.items()}
     else:
@@ -220,7 +222,7 @@ def test_write_outputs_disk_full_during_each_file(tmp_path, monkeypatch, small_r
     before = earlier(out, *OUTPUT_FILES)
     hits = fault_while_writing(monkeypatch, tmp_path, during, 3_000)
     with pytest.raises(OutputError) as info:
-        write_outputs(small_result, out, turntable_frames=2, render_size=32, overwrite=True)
+        write_outputs(small_result, out, OutputSpec(turntable_frames=2, render_size=32), overwrite=True)
     monkeypatch.undo()
     assert hits
     message = str(info.value)

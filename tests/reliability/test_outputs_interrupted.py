@@ -26,7 +26,7 @@ from engine import cli
 from engine.api import Cancelled, CancelToken, OutputError
 from engine.io.ply import save_ply
 from engine.io.video import write_video
-from engine.outputs import OUTPUT_FILES, write_outputs
+from engine.outputs import OUTPUT_FILES, OutputSpec, write_outputs
 from facelift_desktop import exports as gui_exports
 
 # ==============================================================================================
@@ -38,7 +38,7 @@ def test_write_outputs_refuses_existing_outputs(tmp_path, small_result) -> None:
     out = tmp_path / "out"
     before = earlier(out, "gaussians.ply")
     with pytest.raises(OutputError) as info:
-        write_outputs(small_result, out, turntable_frames=0, render_size=32)
+        write_outputs(small_result, out, OutputSpec(turntable_frames=0, render_size=32))
     assert_message(str(info.value), str(out), "already exist", "gaussians.ply", "--overwrite")
     assert snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
@@ -199,7 +199,7 @@ def test_write_outputs_interrupted_in_staging(tmp_path, monkeypatch, small_resul
     exc = INTERRUPTS[why]
     hits = fault_while_writing(monkeypatch, tmp_path, during, 2_000, exc)
     with pytest.raises(type(exc())):
-        write_outputs(small_result, out, turntable_frames=2, render_size=32, overwrite=True)
+        write_outputs(small_result, out, OutputSpec(turntable_frames=2, render_size=32), overwrite=True)
     monkeypatch.undo()
     assert hits
     assert snapshot(out) == before
