@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QStandardItemModel
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -41,6 +41,11 @@ MODEL_FRAMING_LABEL = "The model folder's own"
 def _fill(combo: QComboBox, labels: Mapping[str, str]) -> None:
     for key, label in labels.items():
         combo.addItem(label, key)
+        combo.setItemData(combo.count() - 1, label, Qt.ItemDataRole.ToolTipRole)
+    # sized by a short label, not the longest one: the sidebar keeps its width and the list
+    # that opens shows every label whole
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(12)
 
 
 def _select(combo: QComboBox, key: str) -> None:

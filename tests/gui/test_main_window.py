@@ -299,3 +299,19 @@ def test_dropping_a_photo_on_the_window_opens_it(qtbot, make_window, photo, no_w
     drop_file(window, photo)
     assert window.photo_path == photo and window.input_panel.photo.has_image
     assert window.reconstruct_action.isEnabled()
+
+
+def test_the_sidebar_shows_every_control_whole(qtbot, make_window, no_weights) -> None:  # type: ignore[no-untyped-def]
+    """At the default window size nothing in the sidebar is cut off on the right (its scroll
+    area scrolls only vertically): long combo labels and the weights message wrap or elide."""
+    from PySide6.QtWidgets import QScrollArea
+
+    window = make_window()
+    window.resize(1280, 800)
+    window.show()
+    qtbot.waitExposed(window)
+    scroll = window.findChild(QScrollArea)
+    assert scroll.widget().isAncestorOf(window.parameters_panel)
+    qtbot.wait(50)  # the layout settles
+    assert scroll.widget().minimumSizeHint().width() <= scroll.viewport().width()
+    assert scroll.horizontalScrollBar().maximum() == 0
