@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 from engine.animate.pipeline import CAMERA_MODES
+from engine.animate.webcam import WEBCAM_SECONDS, record_webcam, webcam_index
 from engine.api import ProgressEvent
 from engine.commands.options import check_render_size
 from engine.errors import InputError, OutputError
@@ -23,7 +24,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "head", type=Path, metavar="HEAD", help="reconstruction folder, PLY with its rig, or a photo"
     )
-    parser.add_argument("--driver", type=Path, required=True, help="a face video, or one photo")
+    parser.add_argument(
+        "--driver",
+        required=True,
+        help="a face video, one photo, or a webcam: 'webcam' (camera 0), 'webcam:N' or /dev/videoN",
+    )
+    parser.add_argument(
+        "--webcam-seconds",
+        type=float,
+        default=WEBCAM_SECONDS,
+        metavar="S",
+        help=f"how long to record a webcam driver (default {WEBCAM_SECONDS:g})",
+    )
     parser.add_argument("-o", "--output", type=Path, required=True, help="OUT.mp4 (or OUT.gif)")
     parser.add_argument(
         "--camera",
@@ -41,14 +53,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from engine.animate.driver import open_driver
-    from engine.animate.head_source import load_head
-    from engine.animate.pipeline import motions, render_frames, track_driver
-    from engine.animate.rig import bind
     from engine.io.atomic import refuse_overwrite
-    from engine.io.video import VideoEncoder
 
     out: Path = args.output
     if out.suffix.lower() not in (".mp4", ".gif"):
@@ -62,12 +67,34 @@ def run(args: argparse.Namespace) -> int:
         raise OutputError(f"{seq}: folder exists and is not empty (--overwrite replaces it)")
     if not out.parent.is_dir():
         raise OutputError(f"{out}: folder {out.parent} does not exist")
-    driver = track_driver(args.driver, _status("tracking the driver"))
+    camera = webcam_index(args.driver)
+    if camera is None:
+        return _animate(args, Path(args.driver))
+    with tempfile.TemporaryDirectory(prefix="facelift-webcam-") as folder:
+        seconds = args.webcam_seconds
+        print(f"recording {seconds:g} s from webcam {camera}: look at the camera", file=sys.stderr)
+        clip = record_webcam(camera, Path(folder) / "webcam.mp4", seconds, _status("recording"))
+        return _animate(args, clip)
+
+
+def _animate(args: argparse.Namespace, driver_path: Path) -> int:
+    """Track ``driver_path``, rig the head, write the animation (and the PLY sequence)."""
+    from tqdm import tqdm
+
+    from engine.animate.driver import open_driver
+    from engine.animate.head_source import load_head
+    from engine.animate.pipeline import motions, render_frames, track_driver
+    from engine.animate.rig import bind
+    from engine.io.video import VideoEncoder
+
+    out: Path = args.output
+    seq: Path | None = args.ply_sequence
+    driver = track_driver(driver_path, _status("tracking the driver"))
     head = load_head(args.head, _status("preparing the head"))
     rig = bind(head.gaussians, head.landmarks)
     moves = motions(rig, driver, follow=args.camera == "driver")
     fps = float(args.fps or driver.info.fps)
-    side = open_driver(args.driver)[1] if args.side_by_side else None
+    side = open_driver(driver_path)[1] if args.side_by_side else None
     staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=seq.parent)) if seq is not None else None
     try:
         with tqdm(total=len(moves), unit="frame", file=sys.stderr, desc=out.name) as bar:

@@ -8,16 +8,28 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QSlider, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QDoubleSpinBox,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.animate import webcam
 
 DROP_HINT = "Drop a driver video or photo here to animate the head"
 
 
 class AnimatePanel(QWidget):
-    """Driver drop target, Open driver…, Play/Pause, the frame slider, Export MP4…, Stop."""
+    """Driver drop target, Open driver…, Record webcam (seconds), Play/Pause, the frame slider,
+    Export MP4…, Stop."""
 
     driver_chosen = Signal(object)  # Path: a dropped file
     open_requested = Signal()
+    record_requested = Signal(float)  # seconds of webcam to record
     play_toggled = Signal()
     frame_chosen = Signal(int)  # the slider moved by the user
     export_requested = Signal()
@@ -48,6 +60,24 @@ class AnimatePanel(QWidget):
             row.addWidget(b)
         layout.addLayout(row)
 
+        cam = QHBoxLayout()
+        self.record_button = QPushButton("Record webcam")
+        self.record_seconds = QDoubleSpinBox()
+        self.record_seconds.setRange(1.0, 60.0)
+        self.record_seconds.setDecimals(0)
+        self.record_seconds.setSuffix(" s")
+        self.record_seconds.setValue(webcam.WEBCAM_SECONDS)
+        self.record_button.clicked.connect(lambda: self.record_requested.emit(self.record_seconds.value()))
+        cam.addWidget(self.record_button, 1)
+        cam.addWidget(self.record_seconds)
+        layout.addLayout(cam)
+        self.has_camera = webcam.camera_present(0)
+        self.record_button.setToolTip(
+            "Record your face with the webcam, then drive the head with the clip"
+            if self.has_camera
+            else "No webcam found (/dev/video0): drop a face video instead"
+        )
+
         scrub = QHBoxLayout()
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 0)
@@ -62,6 +92,7 @@ class AnimatePanel(QWidget):
         self.export_button.clicked.connect(self.export_requested)
         layout.addWidget(self.export_button)
         self.set_frames(0)
+        self.set_busy(False)
 
     def set_frames(self, count: int, driver: Path | None = None) -> None:
         """``count`` frames ready (0: none); the driver's name is shown."""
@@ -90,6 +121,8 @@ class AnimatePanel(QWidget):
     def set_busy(self, busy: bool) -> None:
         """While a job runs nothing here starts another (the Run panel's Cancel stops it)."""
         self.open_button.setEnabled(not busy)
+        self.record_button.setEnabled(self.has_camera and not busy)
+        self.record_seconds.setEnabled(self.has_camera and not busy)
         self.export_button.setEnabled(self._count > 0 and not busy)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:  # noqa: N802 (Qt name)

@@ -39,6 +39,7 @@ class AnimateFlows:
         panel = self.animate_panel
         panel.driver_chosen.connect(self.load_driver)
         panel.open_requested.connect(self.open_driver_dialog)
+        panel.record_requested.connect(self.record_webcam_dialog)
         panel.play_toggled.connect(self.toggle_play)
         panel.frame_chosen.connect(self.show_animation_frame)
         panel.export_requested.connect(self.export_animation_dialog)
@@ -66,6 +67,51 @@ class AnimateFlows:
         path, _ = QFileDialog.getOpenFileName(self, "Open a driver video or photo", folder, DRIVER_FILTER)
         if path:
             self.load_driver(Path(path))
+
+    def record_webcam_dialog(self: MainWindow, seconds: float) -> bool:
+        """Record webcam: where to keep the clip, then the recording job; the clip drives the head."""
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        path = self._save_path("Save the webcam recording as", f"webcam_{stamp}.mp4", "MP4 (*.mp4)")
+        return path is not None and self.record_webcam(path, seconds, overwrite=True)
+
+    def record_webcam(
+        self: MainWindow, path: Path | str, seconds: float, camera: int = 0, overwrite: bool = False
+    ) -> bool:
+        """Record ``seconds`` of webcam ``camera`` into ``path`` as a job on the Run panel
+        (progress, Cancel: no file is left), then drive the head with it. False (and a status
+        line) when there is no head or a job runs."""
+        if self.scene.result is None:
+            self.status_message.setText("Reconstruct a photo or open Gaussians before animating.")
+            return False
+        if self.job is not None:
+            self.status_message.setText(f"A {self.job.what} is running: wait for it or cancel it first.")
+            return False
+        from engine.animate.webcam import record_webcam
+
+        clip = Path(path)
+
+        def work(on_progress: ProgressCallback, cancel: CancelToken) -> Path:
+            return record_webcam(camera, clip, seconds, on_progress, cancel, overwrite=overwrite)
+
+        job = TaskJob(work, "webcam recording")
+        job.progress.connect(self.progress_panel.update_progress)
+        job.finished.connect(self._on_recorded)
+        job.failed.connect(self._on_animation_failed)
+        job.cancelled.connect(self._on_recording_cancelled)
+        self.status_message.setText(f"Recording {seconds:g} s from the webcam: look at the camera…")
+        log.info("recording %g s of webcam %d into %s", seconds, camera, clip)
+        self._job_started(job)
+        job.start()
+        return True
+
+    def _on_recorded(self: MainWindow, clip: Path) -> None:
+        self._job_ended("Recorded")
+        log.info("webcam recording saved: %s", clip)
+        self.load_driver(clip)
+
+    def _on_recording_cancelled(self: MainWindow) -> None:
+        self._job_ended("Cancelled")
+        self.status_message.setText("Webcam recording cancelled; nothing was saved.")
 
     def load_driver(self: MainWindow, path: Path | str) -> bool:
         """Drive the current head with ``path`` (a face video or photo) as a job on the Run panel;
