@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,12 +81,6 @@ class AnimateFlows:
         """Record ``seconds`` of webcam ``camera`` into ``path`` as a job on the Run panel
         (progress, Cancel: no file is left), then drive the head with it. False (and a status
         line) when there is no head or a job runs."""
-        if self.scene.result is None:
-            self.status_message.setText("Reconstruct a photo or open Gaussians before animating.")
-            return False
-        if self.job is not None:
-            self.status_message.setText(f"A {self.job.what} is running: wait for it or cancel it first.")
-            return False
         from engine.animate.webcam import record_webcam
 
         clip = Path(path)
@@ -93,16 +88,10 @@ class AnimateFlows:
         def work(on_progress: ProgressCallback, cancel: CancelToken) -> Path:
             return record_webcam(camera, clip, seconds, on_progress, cancel, overwrite=overwrite)
 
-        job = TaskJob(work, "webcam recording")
-        job.progress.connect(self.progress_panel.update_progress)
-        job.finished.connect(self._on_recorded)
-        job.failed.connect(self._on_animation_failed)
-        job.cancelled.connect(self._on_recording_cancelled)
-        self.status_message.setText(f"Recording {seconds:g} s from the webcam: look at the camera…")
-        log.info("recording %g s of webcam %d into %s", seconds, camera, clip)
-        self._job_started(job)
-        job.start()
-        return True
+        status = f"Recording {seconds:g} s from webcam {camera} into {clip.name}: look at the camera…"
+        return self._start_animate_job(
+            work, "webcam recording", status, self._on_recorded, self._on_recording_cancelled
+        )
 
     def _on_recorded(self: MainWindow, clip: Path) -> None:
         self._job_ended("Recorded")
@@ -116,28 +105,44 @@ class AnimateFlows:
     def load_driver(self: MainWindow, path: Path | str) -> bool:
         """Drive the current head with ``path`` (a face video or photo) as a job on the Run panel;
         its frames play once ready. False (and a status line) when there is no head or a job runs."""
+        from facelift_desktop.animation import prepare
+
         result = self.scene.result
-        if result is None:
+        driver = Path(path)
+
+        def work(on_progress: ProgressCallback, cancel: CancelToken) -> Animation:
+            assert result is not None  # _start_animate_job refuses to start without a head
+            return prepare(result, driver, on_progress, cancel)
+
+        status = f"Animating the head with {driver.name}…"
+        return self._start_animate_job(
+            work, "animation", status, self._on_animation_ready, self._on_animation_cancelled
+        )
+
+    def _start_animate_job(
+        self: MainWindow,
+        work: Callable[[ProgressCallback, CancelToken], Any],
+        what: str,
+        status: str,
+        on_done: Callable[[Any], None],
+        on_cancelled: Callable[[], None],
+    ) -> bool:
+        """Run ``work`` as a job on the Run panel (its failures: "Cannot animate"), playback
+        paused. False (and a status line) when there is no head or another job runs."""
+        if self.scene.result is None:
             self.status_message.setText("Reconstruct a photo or open Gaussians before animating.")
             return False
         if self.job is not None:
             self.status_message.setText(f"A {self.job.what} is running: wait for it or cancel it first.")
             return False
-        from facelift_desktop.animation import prepare
-
-        driver = Path(path)
         self.pause()
-
-        def work(on_progress: ProgressCallback, cancel: CancelToken) -> Animation:
-            return prepare(result, driver, on_progress, cancel)
-
-        job = TaskJob(work, "animation")
+        job = TaskJob(work, what)
         job.progress.connect(self.progress_panel.update_progress)
-        job.finished.connect(self._on_animation_ready)
+        job.finished.connect(on_done)
         job.failed.connect(self._on_animation_failed)
-        job.cancelled.connect(self._on_animation_cancelled)
-        self.status_message.setText(f"Animating the head with {driver.name}…")
-        log.info("animate with driver %s", driver)
+        job.cancelled.connect(on_cancelled)
+        self.status_message.setText(status)
+        log.info("%s", status)
         self._job_started(job)
         job.start()
         return True
