@@ -211,6 +211,7 @@ class ViewportPanel(QWidget):
             if button is self.top_button:
                 continue
             self._preset_row.removeWidget(button)
+            button.hide()  # until deleteLater runs it would still be drawn, out of the layout
             button.deleteLater()
         self.presets = {p.name: p for p in presets}
         self.view_buttons = {}

@@ -73,6 +73,10 @@ def test_pick_a_fine_tuned_model_and_find_it_picked_next_session(  # type: ignor
     assert window.weights_dir == rig_model
     assert window.model_label.text() == "Model: Rig model"
     assert list(window.viewport.view_buttons) == [*RIG, "top"]
+    from PySide6.QtWidgets import QToolButton
+
+    shown = {b.text() for b in window.viewport.findChildren(QToolButton) if not b.isHidden()}
+    assert "Front right" not in shown  # the released model's buttons are gone, not left drawn
     assert window.parameters_panel.framing.itemText(0) == "The model folder's own: object"
     assert window.parameters_panel.parameters().options.framing is None  # the model decides
 
