@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     def finish(ok: bool) -> None:
         nonlocal exit_code
         if args.screenshot:
+            window.settle_gpu_check()  # the screenshot shows the status bar's GPU line
             window.grab_screenshot(args.screenshot)
         if not ok:
             exit_code = 1

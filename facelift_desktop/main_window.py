@@ -32,6 +32,7 @@ from facelift_desktop.turntable import FramesJob
 from facelift_desktop.window.animate import AnimateFlows
 from facelift_desktop.window.export_flows import ExportFlows
 from facelift_desktop.window.files import FileOpening
+from facelift_desktop.window.gpu_check import GpuCheck, GpuProbe
 from facelift_desktop.window.help import WeightsAndHelp
 from facelift_desktop.window.layout import WindowLayout
 from facelift_desktop.window.runs import RunLifecycle
@@ -43,7 +44,7 @@ __all__ = ["ExportDialog", "MainWindow"]
 
 
 class MainWindow(
-    WindowLayout, FileOpening, RunLifecycle, ExportFlows, AnimateFlows, WeightsAndHelp, QMainWindow
+    WindowLayout, FileOpening, RunLifecycle, ExportFlows, AnimateFlows, WeightsAndHelp, GpuCheck, QMainWindow
 ):
     """FaceLift Desktop's window.
 
@@ -52,6 +53,7 @@ class MainWindow(
         tests pass a fake one).
     use_gl: host the VisPy viewport (False under a display without OpenGL: exports then draw
         with the engine's renderer).
+    gpu_probe: the start-up GPU check (default: engine.gpu_status.detect; tests simulate one).
     """
 
     result_changed = Signal(object)  # ReconstructionResult | None
@@ -67,6 +69,7 @@ class MainWindow(
         settings: AppSettings | None = None,
         engine_factory: EngineFactory | None = None,
         use_gl: bool = True,
+        gpu_probe: GpuProbe | None = None,
     ) -> None:
         super().__init__()
         self.settings = settings if settings is not None else AppSettings()
@@ -110,6 +113,7 @@ class MainWindow(
         self.refresh_weights()
         self.device_label.setText(f"Device: {self.parameters_panel.parameters().config.device} (requested)")
         self._update_actions()
+        self._start_gpu_check(gpu_probe)
         log.info("FaceLift Desktop ready")
 
     @property
@@ -148,6 +152,7 @@ class MainWindow(
             job.shutdown()
         self._save_parameters()
         self.engine_thread.shutdown()
+        self._stop_gpu_check()
         self.viewport.close_viewer()
         self.log_panel.detach()
 

@@ -4,11 +4,14 @@ Steps (each prints one line; the first failure stops the test with its reason):
   1. import every module of engine/, viewer/ and facelift_desktop/ and the heavy libraries
      (torch, mediapipe, diffusers, transformers, PySide6, VisPy) -- in a frozen bundle this
      is what catches a missing hidden import, data file or package metadata;
-  2. find the bundled resources (sample photo, cameras, prompt embeddings);
-  3. run the instant engine on the sample photo (preprocess + reconstruct);
-  4. render one frame from the front camera and check the head covers part of it;
-  5. write a PLY and read it back; write a short turntable MP4 -- in a temporary folder;
-  6. when a display is available, create an OpenGL context and report its renderer.
+  2. the GPU check (engine.gpu_status): in the CUDA package, that every CUDA runtime library
+     torch loads is in the bundle (a missing one fails the test, naming it), and which device
+     FaceLift runs on here and why (no driver, a driver too old for the bundled CUDA runtime);
+  3. find the bundled resources (sample photo, cameras, prompt embeddings);
+  4. run the instant engine on the sample photo (preprocess + reconstruct);
+  5. render one frame from the front camera and check the head covers part of it;
+  6. write a PLY and read it back; write a short turntable MP4 -- in a temporary folder;
+  7. when a display is available, create an OpenGL context and report its renderer.
 Works from a source checkout and from the PyInstaller bundle (resources via ``sys._MEIPASS``).
 """
 
@@ -93,6 +96,15 @@ def _step_imports(ctx: _Context) -> str:
     import torch
 
     return f"{count} modules (torch {torch.__version__})"
+
+
+def _step_gpu(ctx: _Context) -> str:
+    from engine import gpu_status
+
+    status = gpu_status.detect()
+    if status.kind == "libraries-missing":
+        raise SelfTestFailure(status.message)
+    return status.message
 
 
 def _step_resources(ctx: _Context) -> str:
@@ -189,6 +201,7 @@ def _step_opengl(ctx: _Context) -> str:
 
 STEPS: tuple[tuple[str, Callable[[_Context], str]], ...] = (
     ("imports", _step_imports),
+    ("GPU", _step_gpu),
     ("resources", _step_resources),
     ("instant engine", _step_instant),
     ("render", _step_render),

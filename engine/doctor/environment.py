@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from engine import gpu_status
 
 GIB = 1024**3
 GL_PROBE_ENV = "FACELIFT_GL_PROBE"
@@ -68,28 +68,7 @@ def _one_line(exc: BaseException) -> str:
 
 def nvidia_driver_version(proc_file: Path = Path("/proc/driver/nvidia/version")) -> str | None:
     """The NVIDIA kernel driver's version (e.g. "550.54.14"), or None when no driver is loaded."""
-    try:
-        text = proc_file.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        text = ""
-    found = re.search(r"Kernel Module(?: for [\w-]+)?\s+(\d+(?:\.\d+)+)", text)
-    if found:
-        return found.group(1)
-    smi = shutil.which("nvidia-smi")
-    if smi is None:
-        return None
-    try:
-        out = subprocess.run(
-            [smi, "--query-gpu=driver_version", "--format=csv,noheader"],
-            capture_output=True,
-            text=True,
-            timeout=15,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    first = out.stdout.strip().splitlines()[0].strip() if out.returncode == 0 and out.stdout.strip() else ""
-    return first or None
+    return gpu_status.driver_version(proc_file)
 
 
 def cuda_gpus() -> list[GpuInfo]:
@@ -206,26 +185,29 @@ def collect(
         env.gpus = cuda_gpus()
     except Exception as exc:  # a driver that torch cannot talk to
         env.add("GPUs", f"CUDA not usable ({_one_line(exc)})", "gpus", [])
-    else:
-        if env.gpus:
-            for gpu in env.gpus:
-                env.lines.append(("GPU", gpu.describe()))
-        else:
-            why = "no CUDA device: FaceLift runs on the CPU"
-            if cuda_build and driver is None:
-                why += " (no NVIDIA driver found)"
-            env.lines.append(("GPU", why))
-        env.facts["gpus"] = [
-            {
-                "index": g.index,
-                "name": g.name,
-                "free_bytes": g.free_bytes,
-                "total_bytes": g.total_bytes,
-                "capability": list(g.capability),
-                "bf16": g.bf16,
-            }
-            for g in env.gpus
-        ]
+    for gpu in env.gpus:
+        env.lines.append(("GPU", gpu.describe()))
+    env.facts["gpus"] = [
+        {
+            "index": g.index,
+            "name": g.name,
+            "free_bytes": g.free_bytes,
+            "total_bytes": g.total_bytes,
+            "capability": list(g.capability),
+            "bf16": g.bf16,
+        }
+        for g in env.gpus
+    ]
+    # without a device, why: no driver, a driver too old for torch's CUDA, missing libraries, or
+    # the CPU package (which then says that a CUDA package exists when an NVIDIA GPU is present)
+    status = gpu_status.detect()
+    if not env.gpus:
+        env.lines.append(("GPU", status.message))
+    env.facts["gpu_status"] = {
+        "kind": status.kind,
+        "message": status.message,
+        "min_driver": status.min_driver,
+    }
     env.gsplat_ok, gsplat_text = gsplat_facts()
     env.add("gsplat", gsplat_text, "gsplat", {"cuda_rasteriser": env.gsplat_ok, "text": gsplat_text})
     h264, ffmpeg_text = ffmpeg_facts()

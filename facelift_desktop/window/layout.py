@@ -50,6 +50,10 @@ def _group(title: str, widget: QWidget) -> QGroupBox:
     return box
 
 
+WELCOME = "Drop a portrait photo anywhere to begin."
+"""The status bar's first line (the start-up GPU check adds its verdict to it)."""
+
+
 class WindowLayout:
     """Builds the panels, the status bar and the menus of a MainWindow."""
 
@@ -97,7 +101,7 @@ class WindowLayout:
         self.device_label = QLabel("Device: —")
         self.count_label = QLabel("Gaussians: —")
         self.fps_label = QLabel("— fps")
-        self.status_message = QLabel("Drop a portrait photo anywhere to begin.")
+        self.status_message = QLabel(WELCOME)
         self.statusBar().addWidget(self.status_message, 1)
         for w in (self.model_label, self.device_label, self.count_label, self.fps_label):
             self.statusBar().addPermanentWidget(w)

@@ -23,7 +23,7 @@ def test_driver_version_from_the_kernel_module(tmp_path: Path, monkeypatch: pyte
     open_kernel = PROC_VERSION.replace("Kernel Module", "Kernel Module for x86_64")
     proc.write_text(open_kernel)
     assert envmod.nvidia_driver_version(proc) == "550.54.14"
-    monkeypatch.setattr(envmod.shutil, "which", lambda _name: None)
+    monkeypatch.setattr(envmod.gpu_status.shutil, "which", lambda _name: None)
     assert envmod.nvidia_driver_version(tmp_path / "absent") is None
 
 
