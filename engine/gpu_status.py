@@ -53,6 +53,7 @@ CUDA_LIBRARIES: dict[int, tuple[str, ...]] = {
         "libnccl.so.2",
         "libnvJitLink.so.13",
         "libnvrtc.so.13",
+        "libnvrtc-builtins.so.13.0",
         "libcupti.so.13",
     ),
 }

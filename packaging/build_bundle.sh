@@ -4,6 +4,9 @@
 #   packaging/build_bundle.sh            incremental: reuses build/pyinstaller (the analysis cache)
 #   packaging/build_bundle.sh --clean    from scratch
 #
+# FACELIFT_VARIANT=cuda PYTHON=build/venv-cuda/bin/python (what packaging/build_deb.py --cuda
+# runs): the CUDA bundle, dist/cuda/facelift-desktop/, with its own cache build/pyinstaller-cuda.
+#
 # Runs niced: freezing torch + mediapipe + PySide6 keeps two cores busy for several minutes.
 # Prints the bundle size and the build time at the end.
 set -euo pipefail
@@ -16,10 +19,18 @@ if [ ! -x "$PY" ]; then
     PY="$ROOT/.venv/bin/python"
 fi
 
+VARIANT="${FACELIFT_VARIANT:-cpu}"
+case "$VARIANT" in
+    cpu) WORK=build/pyinstaller; DIST=dist ;;
+    cuda) WORK=build/pyinstaller-cuda; DIST=dist/cuda ;;
+    *) echo "build_bundle.sh: FACELIFT_VARIANT must be cpu or cuda, not '$VARIANT'" >&2; exit 2 ;;
+esac
+export FACELIFT_VARIANT="$VARIANT"
+
 extra=()
 if [ "${1:-}" = "--clean" ]; then
     extra+=(--clean)
-    rm -rf build/pyinstaller dist/facelift-desktop
+    rm -rf "$WORK" "$DIST/facelift-desktop"
 fi
 
 # The icon is generated (deterministic) if it is missing.
@@ -27,8 +38,8 @@ fi
 
 start=$(date +%s)
 nice -n 10 "$PY" -m PyInstaller --noconfirm --log-level WARN \
-    --workpath build/pyinstaller --distpath dist "${extra[@]}" packaging/facelift.spec
+    --workpath "$WORK" --distpath "$DIST" "${extra[@]}" packaging/facelift.spec
 end=$(date +%s)
 
-size=$(du -sh dist/facelift-desktop | cut -f1)
-echo "bundle: dist/facelift-desktop ($size) built in $((end - start)) s"
+size=$(du -sh "$DIST/facelift-desktop" | cut -f1)
+echo "bundle: $DIST/facelift-desktop ($VARIANT, $size) built in $((end - start)) s"

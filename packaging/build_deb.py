@@ -4,6 +4,13 @@
     packaging/build_deb.py                 build the bundle first if dist/facelift-desktop is missing
     packaging/build_deb.py --rebuild       rebuild the bundle (incremental) before packaging
     packaging/build_deb.py --bundle DIR    package an existing bundle folder
+    packaging/build_deb.py --cuda          the CUDA package: makes build/venv-cuda (torch's CUDA 13
+                                           build, packaging/cuda_env.py), freezes dist/cuda/facelift-desktop,
+                                           checks its CUDA libraries, then
+                                           dist/facelift-desktop-cuda_<version>_amd64.deb
+
+Both packages install the same files (the CUDA one's doc folder is named after it); the CUDA
+package Conflicts/Replaces/Provides ``facelift-desktop``, so installing one removes the other.
 
 Layout of the package:
   /opt/facelift-desktop/                     the bundle (executable ``facelift-desktop``, ``facelift``)
@@ -37,6 +44,10 @@ PACKAGE = "facelift-desktop"
 PREFIX = f"/opt/{PACKAGE}"
 MAINTAINER = "FaceLift Desktop maintainers <facelift-desktop@users.noreply.github.com>"
 HOMEPAGE = "https://github.com/weijielyu/FaceLift"
+CUDA_PACKAGE = f"{PACKAGE}-cuda"
+CUDA_BUNDLE = ROOT / "dist" / "cuda" / PACKAGE
+# The oldest NVIDIA driver the bundled CUDA 13.0 runtime runs on (engine.gpu_status.MIN_DRIVER).
+CUDA_MIN_DRIVER = "580.65.06"
 
 # What the bundled Qt xcb platform plugin and Mesa need from the system (the bundle carries
 # Python, torch, Qt itself and everything else).
@@ -117,19 +128,30 @@ def project_version(root: Path = ROOT) -> str:
     return str(tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"])
 
 
-def deb_path(out_dir: Path, version: str) -> Path:
-    return out_dir / f"{PACKAGE}_{version}_amd64.deb"
+def deb_path(out_dir: Path, version: str, package: str = PACKAGE) -> Path:
+    return out_dir / f"{package}_{version}_amd64.deb"
 
 
-def ensure_bundle(bundle: Path, rebuild: bool) -> None:
-    """Run packaging/build_bundle.sh when the bundle is missing (or ``rebuild``)."""
+def ensure_bundle(bundle: Path, rebuild: bool, cuda: bool = False) -> None:
+    """Run packaging/build_bundle.sh when the bundle is missing (or ``rebuild``); ``cuda``: in the
+    CUDA build environment, which is made first (packaging/cuda_env.py)."""
     if bundle.joinpath(PACKAGE).is_file() and not rebuild:
         return
+    env = dict(os.environ)
+    if cuda:
+        sys.path.insert(0, str(ROOT / "packaging"))
+        from cuda_env import EnvError, ensure_cuda_env
+
+        try:
+            env.update(PYTHON=str(ensure_cuda_env()), FACELIFT_VARIANT="cuda")
+        except EnvError as exc:
+            raise BuildError(str(exc)) from exc
     print(
-        f"== building the bundle ({'rebuild' if rebuild else 'missing'}): packaging/build_bundle.sh",
+        f"== building the {'CUDA ' if cuda else ''}bundle ({'rebuild' if rebuild else 'missing'}): "
+        "packaging/build_bundle.sh",
         flush=True,
     )
-    subprocess.run([str(ROOT / "packaging" / "build_bundle.sh")], check=True, cwd=ROOT)
+    subprocess.run([str(ROOT / "packaging" / "build_bundle.sh")], check=True, cwd=ROOT, env=env)
     if not bundle.joinpath(PACKAGE).is_file():
         raise BuildError(f"{bundle}: the bundle build finished but {PACKAGE} is not in it")
 
@@ -238,8 +260,23 @@ def required_glibc(bundle: Path) -> tuple[int, int]:
     return newest
 
 
-def control_text(version: str, installed_kib: int, glibc: tuple[int, int] = (2, 17)) -> str:
-    """The DEBIAN/control file."""
+def check_cuda_bundle(bundle: Path) -> None:
+    """Every CUDA runtime library torch's CUDA 13 build loads is in the bundle (the app checks the
+    same at start, engine.gpu_status); PyInstaller misses libraries that are only dlopen'd."""
+    sys.path.insert(0, str(ROOT))
+    from engine.gpu_status import CUDA_LIBRARIES
+
+    names = {p.name for p in bundle.rglob("*.so*")}
+    missing = [name for name in CUDA_LIBRARIES[13] if name not in names]
+    if missing:
+        raise BuildError(f"{bundle}: CUDA libraries missing from the bundle: {', '.join(missing)}")
+
+
+def control_text(
+    version: str, installed_kib: int, glibc: tuple[int, int] = (2, 17), package: str = PACKAGE
+) -> str:
+    """The DEBIAN/control file (``package``: facelift-desktop or facelift-desktop-cuda)."""
+    cuda = package == CUDA_PACKAGE
     description = (
         "one portrait photo to an interactive 3D Gaussian-splat head\n"
         " FaceLift Desktop turns a single portrait photo into a 3D Gaussian-splat head\n"
@@ -251,14 +288,25 @@ def control_text(version: str, installed_kib: int, glibc: tuple[int, int] = (2, 
         " .\n"
         " Also installs the `facelift` command line."
     )
+    if cuda:
+        description = description.replace(
+            "one portrait photo to an interactive 3D Gaussian-splat head\n",
+            "one portrait photo to a 3D Gaussian-splat head, on an NVIDIA GPU\n",
+        ) + (
+            "\n .\n This is the CUDA package: torch with the CUDA 13.0 runtime, which\n"
+            f" needs the NVIDIA driver {CUDA_MIN_DRIVER} or newer (no CUDA toolkit). Without\n"
+            " it the app runs on the CPU and says why; for CPU-only computers the\n"
+            f" smaller {PACKAGE} package is the one to install."
+        )
     fields = {
-        "Package": PACKAGE,
+        "Package": package,
         "Version": version,
         "Architecture": "amd64",
         "Maintainer": MAINTAINER,
         "Installed-Size": str(installed_kib),
         "Depends": ", ".join([f"libc6 (>= {glibc[0]}.{glibc[1]})", *DEPENDS]),
         "Recommends": ", ".join(RECOMMENDS),
+        **({"Conflicts": PACKAGE, "Replaces": PACKAGE, "Provides": PACKAGE} if cuda else {}),
         "Section": "graphics",
         "Priority": "optional",
         "Homepage": HOMEPAGE,
@@ -267,7 +315,9 @@ def control_text(version: str, installed_kib: int, glibc: tuple[int, int] = (2, 
     return "".join(f"{k}: {v}\n" for k, v in fields.items())
 
 
-def stage_package(bundle: Path, stage: Path, version: str, icons_dir: Path, epoch: int) -> None:
+def stage_package(
+    bundle: Path, stage: Path, version: str, icons_dir: Path, epoch: int, package: str = PACKAGE
+) -> None:
     """Lay out the package tree in ``stage`` (emptied first)."""
     if stage.exists():
         shutil.rmtree(stage)
@@ -290,7 +340,7 @@ def stage_package(bundle: Path, stage: Path, version: str, icons_dir: Path, epoc
     _install_icons(stage, icons_dir)
     licence = (ROOT / "LICENSE").read_text(encoding="utf-8") if (ROOT / "LICENSE").is_file() else ""
     _write(
-        stage / f"usr/share/doc/{PACKAGE}/copyright",
+        stage / f"usr/share/doc/{package}/copyright",
         "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n"
         f"Upstream-Name: {PACKAGE}\n\nFiles: *\nLicense: Apache-2.0\n"
         " The FaceLift model weights are NOT included in this package; they are\n"
@@ -303,7 +353,10 @@ def stage_package(bundle: Path, stage: Path, version: str, icons_dir: Path, epoc
     _write(debian / "postinst", MAINTAINER_SCRIPT, 0o755)
     _write(debian / "postrm", MAINTAINER_SCRIPT, 0o755)
     _write(debian / "md5sums", _md5sums(stage))
-    _write(debian / "control", control_text(version, _installed_size_kib(stage), required_glibc(opt)))
+    _write(
+        debian / "control",
+        control_text(version, _installed_size_kib(stage), required_glibc(opt), package),
+    )
     _normalise_tree(stage, epoch)
 
 
@@ -315,23 +368,35 @@ def build_deb(
     icons_dir: Path = ROOT / "resources" / "icons",
     work_dir: Path = ROOT / "build" / "deb",
     compression: str = "zstd",
+    level: int | None = None,
+    package: str = PACKAGE,
 ) -> Path:
-    """Stage ``bundle`` and run dpkg-deb; returns the .deb path (written atomically)."""
+    """Stage ``bundle`` and run dpkg-deb; returns the .deb path (written atomically).
+
+    level: the compressor's level (dpkg-deb -z; None: dpkg-deb's default)."""
     if shutil.which("dpkg-deb") is None:
         raise BuildError("dpkg-deb not found (install dpkg)")
     if not bundle.joinpath(PACKAGE).is_file():
         raise BuildError(f"{bundle}: not a FaceLift bundle (no {PACKAGE} executable in it)")
     version = version or project_version()
     epoch = _source_date_epoch()
-    stage = work_dir / f"{PACKAGE}_{version}_amd64"
-    stage_package(bundle, stage, version, icons_dir, epoch)
+    stage = work_dir / f"{package}_{version}_amd64"
+    stage_package(bundle, stage, version, icons_dir, epoch, package)
     out_dir.mkdir(parents=True, exist_ok=True)
-    target = deb_path(out_dir, version)
+    target = deb_path(out_dir, version, package)
     tmp = target.with_name(f".{target.name}.tmp")
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch)}
     try:
         subprocess.run(
-            ["dpkg-deb", "--root-owner-group", f"-Z{compression}", "--build", str(stage), str(tmp)],
+            [
+                "dpkg-deb",
+                "--root-owner-group",
+                f"-Z{compression}",
+                *([f"-z{level}"] if level is not None else []),
+                "--build",
+                str(stage),
+                str(tmp),
+            ],
             check=True,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -353,27 +418,43 @@ def _size(path: Path) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bundle", type=Path, default=ROOT / "dist" / PACKAGE, help="bundle folder")
+    parser.add_argument(
+        "--bundle", type=Path, help="bundle folder (default dist/facelift-desktop, --cuda: dist/cuda/...)"
+    )
     parser.add_argument("--out", type=Path, default=ROOT / "dist", help="where the .deb goes")
     parser.add_argument("--rebuild", action="store_true", help="rebuild the bundle first (incremental)")
+    parser.add_argument(
+        "--cuda",
+        action="store_true",
+        help=f"build {CUDA_PACKAGE}: torch's CUDA 13 build from build/venv-cuda (made if missing)",
+    )
     parser.add_argument(
         "--compression",
         default="zstd",
         choices=["zstd", "xz", "gzip"],
         help="dpkg-deb compressor (default zstd: every system new enough to run the bundle's glibc reads it)",
     )
+    parser.add_argument("--level", type=int, help="compression level (dpkg-deb -z; default: dpkg-deb's)")
     args = parser.parse_args(argv)
+    default_bundle = CUDA_BUNDLE if args.cuda else ROOT / "dist" / PACKAGE
+    bundle = args.bundle or default_bundle
     try:
-        if args.bundle == ROOT / "dist" / PACKAGE:
-            ensure_bundle(args.bundle, args.rebuild)
+        if bundle == default_bundle:
+            ensure_bundle(bundle, args.rebuild, cuda=args.cuda)
+        if args.cuda:
+            check_cuda_bundle(bundle)
         start = time.monotonic()
-        deb = build_deb(args.bundle, args.out, compression=args.compression)
+        deb = build_deb(
+            bundle,
+            args.out,
+            compression=args.compression,
+            level=args.level,
+            package=CUDA_PACKAGE if args.cuda else PACKAGE,
+        )
     except (BuildError, subprocess.CalledProcessError, OSError) as exc:
         print(f"build_deb: error: {exc}", file=sys.stderr)
         return 1
-    print(
-        f"deb: {deb} ({_size(deb)}; bundle {_size(args.bundle)}) packed in {time.monotonic() - start:.0f} s"
-    )
+    print(f"deb: {deb} ({_size(deb)}; bundle {_size(bundle)}) packed in {time.monotonic() - start:.0f} s")
     return 0
 
 

@@ -133,3 +133,63 @@ def test_not_a_bundle_is_a_one_line_error(build_deb: ModuleType, tmp_path: Path)
     with pytest.raises(build_deb.BuildError, match=r"not a FaceLift bundle"):
         build_deb.build_deb(tmp_path, tmp_path / "out", version="1.0", work_dir=tmp_path / "w")
     assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+
+
+def test_the_cuda_package_replaces_the_cpu_one_and_names_the_driver(
+    build_deb: ModuleType, fake_bundle: Path, tmp_path: Path
+) -> None:
+    deb = build_deb.build_deb(
+        fake_bundle,
+        tmp_path / "out",
+        version="9.8.7",
+        work_dir=tmp_path / "work",
+        package="facelift-desktop-cuda",
+    )
+    assert deb == tmp_path / "out" / "facelift-desktop-cuda_9.8.7_amd64.deb"
+    fields = _fields(deb)
+    assert fields["Package"] == "facelift-desktop-cuda"
+    # one installation at a time: the same /opt/facelift-desktop and /usr/bin/facelift
+    assert fields["Conflicts"] == fields["Replaces"] == fields["Provides"] == "facelift-desktop"
+    description = subprocess.run(
+        ["dpkg-deb", "-f", str(deb), "Description"], capture_output=True, text=True
+    ).stdout
+    assert "NVIDIA driver 580.65.06 or newer" in description and "CUDA 13.0" in description
+    listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True).stdout
+    assert "./opt/facelift-desktop/facelift-desktop\n" in listing
+    assert "./usr/share/doc/facelift-desktop-cuda/copyright" in listing
+    cpu = _fields(
+        build_deb.build_deb(fake_bundle, tmp_path / "cpu", version="9.8.7", work_dir=tmp_path / "w")
+    )
+    assert "Conflicts" not in cpu and "Provides" not in cpu  # the CPU package stays as it was
+
+
+def test_a_cuda_bundle_without_its_runtime_libraries_is_refused(
+    build_deb: ModuleType, fake_bundle: Path
+) -> None:
+    from engine.gpu_status import CUDA_LIBRARIES
+
+    lib = fake_bundle / "_internal" / "nvidia" / "cu13" / "lib"
+    lib.mkdir(parents=True)
+    for name in CUDA_LIBRARIES[13]:
+        (lib / name).write_bytes(b"\x7fELF")
+    build_deb.check_cuda_bundle(fake_bundle)  # complete: no error
+    (lib / "libcudnn_graph.so.9").unlink()
+    (lib / "libnvrtc.so.13").unlink()
+    with pytest.raises(
+        build_deb.BuildError,
+        match=r"CUDA libraries missing from the bundle: libcudnn_graph.so.9, libnvrtc.so.13$",
+    ):
+        build_deb.check_cuda_bundle(fake_bundle)
+
+
+def test_the_cuda_build_environment_swaps_torch_and_leaves_out_gsplat() -> None:
+    spec = importlib.util.spec_from_file_location("facelift_cuda_env", REPO / "packaging" / "cuda_env.py")
+    assert spec and spec.loader
+    cuda_env = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(cuda_env)
+    reqs = cuda_env.requirements()
+    names = [cuda_env._name(r) for r in reqs]
+    assert "torch==2.14.1" in reqs and names.count("torch") == 1
+    assert "gsplat" not in names and "torchvision" not in names
+    assert "pyinstaller==6.22.3" in reqs and "mediapipe==0.10.21" in reqs
+    assert cuda_env.VENV == REPO / "build" / "venv-cuda"  # its own environment, not .venv

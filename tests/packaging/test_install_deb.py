@@ -194,6 +194,24 @@ def test_installed_self_test_passes(installed: list[Path], user_home: Path) -> N
     assert "(bundle," in run.stdout  # it really ran frozen, not from a source checkout
 
 
+def test_on_an_nvidia_computer_the_cpu_package_names_the_cuda_one(
+    installed: list[Path], user_home: Path, tmp_path: Path
+) -> None:
+    """Simulated: a fake ``nvidia-smi`` on PATH answers as a driver-580 machine would."""
+    fake_bin = tmp_path / "bin"
+    fake_bin.mkdir()
+    (fake_bin / "nvidia-smi").write_text("#!/bin/sh\necho 580.95.05\n")
+    (fake_bin / "nvidia-smi").chmod(0o755)
+    env = _user_env(user_home)
+    env["PATH"] = f"{fake_bin}:{env['PATH']}"
+    run = _run(_gui([str(BIN_APP), "--self-test"]), timeout=900, env=env)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert (
+        "  ok   GPU: no CUDA device: running on the CPU (this is the CPU package, but this computer has "
+        "an NVIDIA GPU, driver 580.95.05: install facelift-desktop-cuda to run FaceLift on it" in run.stdout
+    ), run.stdout
+
+
 def test_installed_app_shows_the_head(installed: list[Path], user_home: Path, tmp_path: Path) -> None:
     shot = tmp_path / "window.png"
     run = _run(
