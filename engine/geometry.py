@@ -110,31 +110,27 @@ def matrix_to_quat(r: np.ndarray) -> np.ndarray:
     """
     r = np.asarray(r, dtype=np.float64)
     batch = r.shape[:-2]
-    r = r.reshape(-1, 3, 3)
-    m00, m11, m22 = r[:, 0, 0], r[:, 1, 1], r[:, 2, 2]
-    tr = m00 + m11 + m22
-    q = np.empty((len(r), 4))
-    cases = np.stack([tr, m00, m11, m22], axis=1).argmax(axis=1)
-    s = np.sqrt(np.maximum(1.0 + tr, 1e-12)) * 2
+    m = r.reshape(-1, 9).T  # m[3 * row + col]: (9,N), one contiguous array per entry
+    tr = m[0] + m[4] + m[8]
+    cases = np.stack([tr, m[0], m[4], m[8]]).argmax(axis=0)
+    q = np.empty((4, len(tr)))
+    # Each pivot's formula runs on its own matrices only (compressed 1-D entries, not masks
+    # into the (N,3,3) array: the indexing was most of the cost).
     c = cases == 0
-    q[c] = np.stack(
-        [
-            0.25 * s[c],
-            (r[c, 2, 1] - r[c, 1, 2]) / s[c],
-            (r[c, 0, 2] - r[c, 2, 0]) / s[c],
-            (r[c, 1, 0] - r[c, 0, 1]) / s[c],
-        ],
-        axis=1,
-    )
+    e = m[:, c]
+    s = np.sqrt(np.maximum(1.0 + (e[0] + e[4] + e[8]), 1e-12)) * 2
+    q[:, c] = (0.25 * s, (e[7] - e[5]) / s, (e[2] - e[6]) / s, (e[3] - e[1]) / s)
     for i, (a, b, d) in enumerate(((0, 1, 2), (1, 2, 0), (2, 0, 1)), start=1):
         c = cases == i
-        s = np.sqrt(np.maximum(1.0 + r[c, a, a] - r[c, b, b] - r[c, d, d], 1e-12)) * 2
-        block = np.empty((int(c.sum()), 4))
-        block[:, 0] = (r[c, d, b] - r[c, b, d]) / s
-        block[:, 1 + a] = 0.25 * s
-        block[:, 1 + b] = (r[c, b, a] + r[c, a, b]) / s
-        block[:, 1 + d] = (r[c, d, a] + r[c, a, d]) / s
-        q[c] = block
+        e = m[:, c]
+        s = np.sqrt(np.maximum(1.0 + e[4 * a] - e[4 * b] - e[4 * d], 1e-12)) * 2
+        block = np.empty((4, len(s)))
+        block[0] = (e[3 * d + b] - e[3 * b + d]) / s
+        block[1 + a] = 0.25 * s
+        block[1 + b] = (e[3 * b + a] + e[3 * a + b]) / s
+        block[1 + d] = (e[3 * d + a] + e[3 * a + d]) / s
+        q[:, c] = block
+    q = np.ascontiguousarray(q.T)
     q /= np.linalg.norm(q, axis=1, keepdims=True)
     return q.reshape((*batch, 4))
 

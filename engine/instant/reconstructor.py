@@ -183,8 +183,7 @@ class InstantReconstructor:
         """Discs on every triangle the front layer does not cover; vertex colours for the mesh."""
         cam = self.camera
         front_ok, front_depth = front
-        vis_w = self._photo_weight(mesh.vertices, mesh.normals, layers)
-        uv = self._project(mesh.vertices)
+        vis_w, uv = self._photo_weight(mesh.vertices, mesh.normals, layers)
         covered = vis_w >= 1.0
         covered &= _lookup(front_ok.astype(np.float64), uv) > 0.5
         todo = ~covered[mesh.faces].all(axis=1)
@@ -202,8 +201,9 @@ class InstantReconstructor:
         jaw, outline) would draw over the solved colours."""
         cam = self.camera
         origin = cam.c2w[:3, 3]
-        z = (xyz - origin) @ cam.c2w[:3, 2]
-        uv = self._project(xyz)
+        local = (xyz - origin) @ cam.c2w[:3, :3]
+        z = local[:, 2]
+        uv = self._pixels(local)
         h, w = front_depth.shape
         ix = np.clip(uv[:, 0].astype(np.int64), 0, w - 1)
         iy = np.clip(uv[:, 1].astype(np.int64), 0, h - 1)
@@ -217,22 +217,28 @@ class InstantReconstructor:
 
     def _project(self, xyz: np.ndarray) -> np.ndarray:
         """(N,2) front-camera pixel coordinates (pixel centres at i + 0.5) of world points."""
+        return self._pixels((xyz - self.camera.c2w[:3, 3]) @ self.camera.c2w[:3, :3])
+
+    def _pixels(self, local: np.ndarray) -> np.ndarray:
+        """(N,2) pixel coordinates of (N,3) points in the front camera's frame."""
         cam = self.camera
-        local = (xyz - cam.c2w[:3, 3]) @ cam.c2w[:3, :3]
         z = np.maximum(local[:, 2], 1e-6)
         return np.stack([cam.fx * local[:, 0] / z + cam.cx, cam.fy * local[:, 1] / z + cam.cy], axis=1)
 
-    def _photo_weight(self, xyz: np.ndarray, normals: np.ndarray, layers: DepthLayers) -> np.ndarray:
-        """(N,) in [0,1]: how much the photo shows each surface point (visible, and facing)."""
+    def _photo_weight(
+        self, xyz: np.ndarray, normals: np.ndarray, layers: DepthLayers
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """((N,) in [0,1]: how much the photo shows each surface point (visible, and facing);
+        (N,2) the points' front-camera pixel coordinates)."""
         cam = self.camera
         local = (xyz - cam.c2w[:3, 3]) @ cam.c2w[:3, :3]
-        uv = self._project(xyz)
+        uv = self._pixels(local)
         front = _lookup(layers.front, uv)
         visible = local[:, 2] <= front + VISIBLE_TOL_PX * cam.pixel_world
         to_cam = cam.c2w[:3, 3] - xyz
         to_cam /= np.linalg.norm(to_cam, axis=1, keepdims=True)
         facing = (normals * to_cam).sum(axis=1)
-        return np.asarray(visible * np.clip(facing / FACING_MIN, 0.0, 1.0))
+        return np.asarray(visible * np.clip(facing / FACING_MIN, 0.0, 1.0)), uv
 
     def _colour_at(
         self,
@@ -244,17 +250,17 @@ class InstantReconstructor:
     ) -> np.ndarray:
         """(N,3) colours: the photo's where it shows the point, the synthesised ones elsewhere
         (laid around the head by azimuth, one photo pixel per pixel of arc at the head's radius)."""
-        w = self._photo_weight(xyz, normals, layers)[:, None]
-        uv = self._project(xyz)
-        photo = np.stack([_lookup(rgb[:, :, c], uv) for c in range(3)], axis=1)
+        w, uv = self._photo_weight(xyz, normals, layers)
+        w = w[:, None]
+        photo = _lookup(rgb, uv)
         arc = (np.arctan2(xyz[:, 0], -xyz[:, 1]) + np.pi) * layers.head.radii_px[0]
         unseen, mirror = hidden_colours
         hidden = unseen(uv[:, 1], arc)
         # Where the photo sees the point's mirror image (the other cheek), that colour.
         m_xyz, m_normals = mirror.reflect(xyz, normals)
-        w_m = self._photo_weight(m_xyz, m_normals, layers)[:, None]
-        m_uv = self._project(m_xyz)
-        mirrored = np.stack([_lookup(rgb[:, :, c], m_uv) for c in range(3)], axis=1)
+        w_m, m_uv = self._photo_weight(m_xyz, m_normals, layers)
+        w_m = w_m[:, None]
+        mirrored = _lookup(rgb, m_uv)
         hidden = w_m * mirrored + (1.0 - w_m) * hidden
         return np.asarray(w * photo + (1.0 - w) * hidden)
 
@@ -271,8 +277,29 @@ def _facing(points: np.ndarray, mask: np.ndarray, cam: FrontCamera) -> np.ndarra
 
 
 def _lookup(img: np.ndarray, uv: np.ndarray) -> np.ndarray:
-    """Bilinear lookup of an (H,W) image at (N,2) pixel coordinates (centres at i + 0.5)."""
-    return np.asarray(ndimage.map_coordinates(img, [uv[:, 1] - 0.5, uv[:, 0] - 0.5], order=1, mode="nearest"))
+    """Bilinear lookup of an (H,W) or (H,W,C) image at (N,2) pixel coordinates (centres at
+    i + 0.5), edge pixels repeated outside: (N,) or (N,C). (scipy's map_coordinates with
+    order=1, mode="nearest", done as flat gathers so all channels share one set of indices.)"""
+    h, w = img.shape[:2]
+    x = uv[:, 0] - 0.5
+    y = uv[:, 1] - 0.5
+    x0, y0 = np.floor(x), np.floor(y)
+    fx, fy = x - x0, y - y0
+    ix0 = np.clip(x0, 0, w - 1).astype(np.intp)
+    ix1 = np.clip(x0 + 1, 0, w - 1).astype(np.intp)
+    iy0 = np.clip(y0, 0, h - 1).astype(np.intp) * w
+    iy1 = np.clip(y0 + 1, 0, h - 1).astype(np.intp) * w
+    corners = (iy0 + ix0, iy0 + ix1, iy1 + ix0, iy1 + ix1)
+    gx, gy = 1.0 - fx, 1.0 - fy
+
+    def one(channel: np.ndarray) -> np.ndarray:
+        flat = np.ascontiguousarray(channel).ravel()
+        v00, v01, v10, v11 = (flat.take(i) for i in corners)
+        return np.asarray((v00 * gx + v01 * fx) * gy + (v10 * gx + v11 * fx) * fy)
+
+    if img.ndim == 2:
+        return one(img)
+    return np.stack([one(img[:, :, c]) for c in range(img.shape[2])], axis=1)
 
 
 def _inner_colours(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:

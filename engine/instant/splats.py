@@ -53,22 +53,26 @@ class Parts:
 
 def _steps(points: np.ndarray, valid: np.ndarray, axis: int) -> np.ndarray:
     """Central (or one-sided at the edge) differences of (H,W,3) points along an axis,
-    using only valid neighbours; (H,W,3)."""
-    nxt = np.roll(points, -1, axis=axis)
-    prv = np.roll(points, 1, axis=axis)
-    ok_n = np.roll(valid, -1, axis=axis)
-    ok_p = np.roll(valid, 1, axis=axis)
-    edge = [slice(None)] * 2
-    edge[axis] = -1  # type: ignore[call-overload]
-    ok_n[tuple(edge)] = False
-    edge[axis] = 0  # type: ignore[call-overload]
-    ok_p[tuple(edge)] = False
-    both = (ok_n & ok_p)[..., None]
-    only_n = (ok_n & ~ok_p)[..., None]
-    only_p = (ok_p & ~ok_n)[..., None]
+    using only valid neighbours, at the valid pixels: (N,3) in row-major order (zero where a
+    pixel has no valid neighbour along the axis)."""
+    h, w = valid.shape
+    iy, ix = np.nonzero(valid)
+    here = iy * w + ix
+    pos, length, step = (ix, w, 1) if axis == 1 else (iy, h, w)
+    has_n, has_p = pos < length - 1, pos > 0
+    nxt_i = np.where(has_n, here + step, here)
+    prv_i = np.where(has_p, here - step, here)
+    flat_valid = valid.ravel()
+    ok_n = has_n & flat_valid[nxt_i]
+    ok_p = has_p & flat_valid[prv_i]
+    flat = points.reshape(-1, 3)
+    pts, nxt, prv = (flat.take(i, axis=0) for i in (here, nxt_i, prv_i))
+    both = (ok_n & ok_p)[:, None]
+    only_n = (ok_n & ~ok_p)[:, None]
+    only_p = (ok_p & ~ok_n)[:, None]
     d = np.where(both, 0.5 * (nxt - prv), 0.0)
-    d = np.where(only_n, nxt - points, d)
-    d = np.where(only_p, points - prv, d)
+    d = np.where(only_n, nxt - pts, d)
+    d = np.where(only_p, pts - prv, d)
     return np.asarray(d)
 
 
@@ -91,8 +95,8 @@ def surface_layer(
     in-plane 2x2 part), not with a general 3x3 solver.
     Returns (xyz (N,3), scales (N,3), quats (N,4)) in row-major order of the valid pixels.
     """
-    a = _steps(points, valid, axis=1)[valid]
-    b = _steps(points, valid, axis=0)[valid]
+    a = _steps(points, valid, axis=1)
+    b = _steps(points, valid, axis=0)
     fp = footprint[valid][:, None]
     # Isolated pixels (no neighbour along an axis): a pixel-sized patch facing the camera.
     a = np.where(np.linalg.norm(a, axis=1, keepdims=True) < 1e-9, fp * np.array([1.0, 0.0, 0.0]), a)

@@ -44,38 +44,50 @@ def sample_surface(
     edges = np.stack([p[:, 1] - p[:, 0], p[:, 2] - p[:, 1], p[:, 0] - p[:, 2]], axis=1)
     longest = np.linalg.norm(edges, axis=2).max(axis=1)
     counts = np.clip(np.round(longest / spacing), 1, max_n).astype(np.int64)
-    out_xyz, out_cov_face, out_n = [], [], []
+    out_xyz, out_cov, out_n = [], [], []
     for n in np.unique(counts):
         sel = np.nonzero(counts == n)[0]
         lat = _lattice(int(n))  # (m,3)
         tri = p[sel]  # (s,3,3)
-        xyz = np.einsum("mk,skd->smd", lat, tri).reshape(-1, 3)
-        nrm = np.einsum("mk,skd->smd", lat, normals[faces[sel]]).reshape(-1, 3)
-        out_xyz.append(xyz)
-        out_n.append(nrm)
-        # Sub-triangles are the face shrunk by 1/n: covariance / n^2.
-        c = tri.mean(axis=1, keepdims=True)
-        d = tri - c
-        cov = np.einsum("ski,skj->sij", d, d) / (12.0 * n * n)
-        out_cov_face.append(np.repeat(cov, len(lat), axis=0))
+        out_xyz.append(np.matmul(lat, tri).reshape(-1, 3))
+        out_n.append(np.matmul(lat, normals[faces[sel]]).reshape(-1, 3))
+        # Sub-triangles are the face shrunk by 1/n: covariance / n^2. Kept per face as its six
+        # distinct entries (xx, yy, zz, xy, xz, yz), repeated for the face's discs.
+        d = tri - tri.mean(axis=1, keepdims=True)
+        pairs = ((0, 0), (1, 1), (2, 2), (0, 1), (0, 2), (1, 2))
+        cov = np.stack([(d[:, :, i] * d[:, :, j]).sum(axis=1) for i, j in pairs], axis=1)
+        cov *= SIGMA_GAIN**2 / (12.0 * n * n)
+        out_cov.append(np.repeat(cov, len(lat), axis=0))
     xyz = np.concatenate(out_xyz)
     nrm = np.concatenate(out_n)
     nrm /= np.maximum(np.linalg.norm(nrm, axis=1, keepdims=True), 1e-12)
-    cov = np.concatenate(out_cov_face) * SIGMA_GAIN**2
-    scales, quats = _flat_discs(cov, nrm)
+    scales, quats = _flat_discs(np.concatenate(out_cov), nrm)
     return xyz, scales, quats, nrm
 
 
-def _flat_discs(cov: np.ndarray, normal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(scales (N,3), quats (N,4)) of discs with the in-plane part of ``cov`` (N,3,3) around
-    unit ``normal`` (N,3), aspect capped at MAX_ASPECT, thickness THICKNESS x the minor axis."""
+def _quadratic(cov6: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """(N,) u^T C v for symmetric C given as (N,6) entries (xx, yy, zz, xy, xz, yz)."""
+    return np.asarray(
+        cov6[:, 0] * u[:, 0] * v[:, 0]
+        + cov6[:, 1] * u[:, 1] * v[:, 1]
+        + cov6[:, 2] * u[:, 2] * v[:, 2]
+        + cov6[:, 3] * (u[:, 0] * v[:, 1] + u[:, 1] * v[:, 0])
+        + cov6[:, 4] * (u[:, 0] * v[:, 2] + u[:, 2] * v[:, 0])
+        + cov6[:, 5] * (u[:, 1] * v[:, 2] + u[:, 2] * v[:, 1])
+    )
+
+
+def _flat_discs(cov6: np.ndarray, normal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(scales (N,3), quats (N,4)) of discs with the in-plane part of the covariances ``cov6``
+    (N,6) (see _quadratic) around unit ``normal`` (N,3), aspect capped at MAX_ASPECT,
+    thickness THICKNESS x the minor axis."""
     helper = np.where(np.abs(normal[:, :1]) < 0.9, np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0]))
     t1 = np.cross(normal, helper)
     t1 /= np.linalg.norm(t1, axis=1, keepdims=True)
     t2 = np.cross(normal, t1)
-    c00 = np.einsum("ni,nij,nj->n", t1, cov, t1)
-    c11 = np.einsum("ni,nij,nj->n", t2, cov, t2)
-    c01 = np.einsum("ni,nij,nj->n", t1, cov, t2)
+    c00 = _quadratic(cov6, t1, t1)
+    c11 = _quadratic(cov6, t2, t2)
+    c01 = _quadratic(cov6, t1, t2)
     mean, half = 0.5 * (c00 + c11), np.sqrt((0.5 * (c00 - c11)) ** 2 + c01**2)
     major = np.sqrt(np.maximum(mean + half, 1e-14))
     minor = np.maximum(np.sqrt(np.maximum(mean - half, 1e-14)), major / MAX_ASPECT)
