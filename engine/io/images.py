@@ -218,8 +218,18 @@ def load_photo(source: PhotoSource, max_pixels: int = DEFAULT_MAX_PIXELS, min_si
     min_side: images with a side shorter than this are refused (MIN_PHOTO_SIDE for a portrait).
     Raises InputError (one line naming the file) for anything that is not a usable image.
     """
-    im = composite_on_white(_load_pil(source, max_pixels, min_side))
+    im = _load_pil(source, max_pixels, min_side)
+    if im.mode != "RGB":  # an RGB photo is its own composite: no 12 MP copy
+        im = composite_on_white(im)
     return np.asarray(im, dtype=np.uint8).copy()
+
+
+def load_photo_image(
+    source: PhotoSource, max_pixels: int = DEFAULT_MAX_PIXELS, min_side: int = 1
+) -> Image.Image:
+    """A photo as a PIL image of mode "RGB", or "RGBA" when the file or array has an alpha
+    channel (which may still be all opaque); same checks and errors as ``load_photo``."""
+    return _load_pil(source, max_pixels, min_side)
 
 
 def load_photo_rgba(

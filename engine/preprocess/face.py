@@ -20,7 +20,8 @@ from engine.preprocess import mediapipe_graphs as mpg
 from engine.preprocess.framing import FaceEstimate, face_from_detection, face_from_mesh, fallback_min_score
 
 DETECT_LONG_SIDE = 2048
-"""Detection runs on a copy no longer than this (the detectors look at 128/192 px anyway)."""
+"""Detection runs on a copy no longer than this, reduced by an integer factor (the detectors
+look at 128/192 px anyway)."""
 
 MESH_SIZE = 512
 
@@ -113,15 +114,10 @@ def _mesh_around(photo: Image.Image, det: mpg.Detection) -> np.ndarray | None:
 
 def find_face(photo: Image.Image, cancel: CancelToken | None = None) -> FaceSearch:
     """Search an RGB photo for the face to frame (see the module docstring)."""
-    scale = min(1.0, DETECT_LONG_SIDE / max(photo.width, photo.height))
-    if scale < 1.0:
-        small = photo.resize(
-            (max(1, round(photo.width * scale)), max(1, round(photo.height * scale))),
-            Image.Resampling.BILINEAR,
-            reducing_gap=2.0,
-        )
-    else:
-        small = photo
+    # An integer-factor box reduction: a fifth of the cost of a bilinear resize of a 12 MP
+    # photo (~0.08 s), and the detectors downsample it to 128/192 px anyway.
+    factor = -(-max(photo.width, photo.height) // DETECT_LONG_SIDE)
+    small = photo.reduce(factor) if factor > 1 else photo
     work = np.asarray(small)
     sx, sy = photo.width / small.width, photo.height / small.height
 

@@ -19,7 +19,7 @@ from PIL import Image
 
 from engine.api import CancelToken
 from engine.errors import NoFaceFound
-from engine.io.images import MIN_PHOTO_SIDE, composite_on_white, load_photo_rgba
+from engine.io.images import MIN_PHOTO_SIDE, composite_on_white, load_photo_image, load_photo_rgba
 from engine.preprocess import mediapipe_graphs as mpg
 from engine.preprocess.face import find_face
 from engine.preprocess.framing import apply_crop, apply_fit, canvas_size, plan_crop, plan_fit
@@ -98,8 +98,9 @@ def preprocess_photo(
     """
     name = _describe(image)
     mode = framing if framing is not None else ("face" if auto_crop else "none")
-    rgba = load_photo_rgba(image, min_side=MIN_PHOTO_SIDE)
+    loaded = load_photo_image(image, min_side=MIN_PHOTO_SIDE)  # RGB, or RGBA if it has alpha
     if mode == "object":
+        rgba = np.array(loaded.convert("RGBA"), dtype=np.uint8)
         framed = frame_object(rgba, target_ratio, name)
         x0, y0, x1, y1 = framed.box
         notes = [
@@ -109,10 +110,13 @@ def preprocess_photo(
             f"{target_ratio:g} x 512, composited on white (no face detection)",
         ]
         return Prepared(framed.image, framed.alpha, None, None, None, notes, framed.photo_to_image)
-    own_alpha = bool((rgba[:, :, 3] < 255).any())
-    photo_rgba = Image.fromarray(rgba, "RGBA")
+    # The photo stays a PIL image (no 12 MP round trip through an RGBA array: ~0.15 s).
+    own_alpha = loaded.mode == "RGBA" and int(np.asarray(loaded.getchannel("A")).min()) < 255
     # An opaque photo is its own composite: skip a 12 MP alpha_composite (~0.1 s).
-    photo = composite_on_white(photo_rgba) if own_alpha else photo_rgba.convert("RGB")
+    if own_alpha:
+        photo = composite_on_white(loaded)
+    else:
+        photo = loaded if loaded.mode == "RGB" else loaded.convert("RGB")
     notes = [f"photo {photo.width}x{photo.height}"]
     _check(cancel)
 
@@ -127,7 +131,7 @@ def preprocess_photo(
         crop = apply_crop(photo, plan)
         left, top, right, bottom = plan.crop
         footprint = _footprint(plan.paste, (max(0, right - left), max(0, bottom - top)))
-        crop_alpha = apply_crop(photo_rgba.getchannel("A"), plan, fill=0) if own_alpha else None
+        crop_alpha = apply_crop(loaded.getchannel("A"), plan, fill=0) if own_alpha else None
         corners = plan.to_canvas(np.array(face.box, dtype=np.float64).reshape(2, 2))
         face_box = (float(corners[0, 0]), float(corners[0, 1]), float(corners[1, 0]), float(corners[1, 1]))
         if search.landmarks is not None:
@@ -153,7 +157,7 @@ def preprocess_photo(
         transform = (*fit.scale_xy, float(fit.paste[0]), float(fit.paste[1]))
         crop = apply_fit(photo, fit)
         footprint = _footprint(fit.paste, fit.scaled)
-        crop_alpha = apply_fit(photo_rgba.getchannel("A"), fit, fill=0) if own_alpha else None
+        crop_alpha = apply_fit(loaded.getchannel("A"), fit, fill=0) if own_alpha else None
         notes.append("auto-crop off: whole photo fitted into 512x512, aspect ratio kept, white padding")
     _check(cancel)
 
