@@ -125,13 +125,13 @@ def _decode(src: Image.Image, name: str, max_pixels: int, min_side: int) -> Imag
         # DCT-domain scaling: decodes at 1/2, 1/4 or 1/8 size directly.
         src.draft("RGB", (math.ceil(width / factor), math.ceil(height / factor)))
     src.load()
-    im: Image.Image = ImageOps.exif_transpose(src)
-    im = _to_rgba_or_rgb(im)
+    # In place: without an orientation tag the default returns a copy (a 12 MP photo: ~0.02 s).
+    # The loaded pixels do not need the file, which the caller closes (its fp only).
+    ImageOps.exif_transpose(src, in_place=True)
+    im = _to_rgba_or_rgb(src)
     factor = _reduce_factor(im.width, im.height, max_pixels)
     if factor > 1:
         im = im.reduce(factor)
-    if im is src:
-        im = im.copy()  # detach from the file that is about to be closed
     return im
 
 
