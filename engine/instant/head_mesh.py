@@ -80,10 +80,12 @@ def _grid_fields(layers: DepthLayers, cam: FrontCamera, stride: int) -> tuple[np
     if not inner.any():
         inner = layers.mask
     dist_out, (iy, ix) = ndimage.distance_transform_edt(~inner, return_indices=True)
-    mid = mid[iy, ix]
-    half = np.where(inner, np.maximum(half, 0.5 * cam.pixel_world), -(dist_out + 0.5) * cam.pixel_world)
-    c = stride // 2
-    return mid[c::stride, c::stride], half[c::stride, c::stride]
+    grid = (slice(stride // 2, None, stride),) * 2  # only the columns' pixels are needed
+    mid = mid[iy[grid], ix[grid]]
+    half = np.where(
+        inner[grid], np.maximum(half[grid], 0.5 * cam.pixel_world), -(dist_out[grid] + 0.5) * cam.pixel_world
+    )
+    return mid, half
 
 
 def build_head_mesh(layers: DepthLayers, cam: FrontCamera, stride: int = STRIDE) -> HeadMesh:
@@ -136,9 +138,10 @@ def _outward(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
 def vertex_normals(verts: np.ndarray, faces: np.ndarray) -> np.ndarray:
     """(V,3) unit area-weighted vertex normals."""
     fn = np.cross(verts[faces[:, 1]] - verts[faces[:, 0]], verts[faces[:, 2]] - verts[faces[:, 0]])
-    n = np.zeros_like(verts)
-    for k in range(3):
-        np.add.at(n, faces[:, k], fn)
+    corner = faces.T.ravel()  # each face's normal goes to its three corners
+    n = np.stack(
+        [np.bincount(corner, weights=np.tile(fn[:, j], 3), minlength=len(verts)) for j in range(3)], axis=1
+    )
     return np.asarray(n / np.maximum(np.linalg.norm(n, axis=1, keepdims=True), 1e-12))
 
 
