@@ -8,6 +8,14 @@ ru_maxrss) is its own. Prints a table.
 
     python bench/gslrm.py                 # all cases (512^2 takes several minutes on 2 cores)
     python bench/gslrm.py --cases tiny full256 load
+    python bench/gslrm.py --compare PATH_TO_FACELIFT_CHECKOUT [--runs 3] [--size 256] [--layers 24]
+                          [--profile] [--no-warmup]
+
+``--compare`` times our transformer trunk beside FaceLift's own ``TransformerBlock`` stack
+(imported from the checkout; bench/reference_code.py): ``--layers`` blocks of d 1024 / d_head 64
+on the 6 x (size/8)^2 + 2 tokens of 6 views at ``--size``^2, the same weights (by parameter name)
+and input, a fresh process per run, alternating (bench/compare.py). The trunk is all but ~0.1 %
+of GS-LRM's FLOPs; patchify, rays and the heads are not compared.
 """
 
 from __future__ import annotations
@@ -122,12 +130,82 @@ def run_case(name: str, folder: Path | None = None) -> dict[str, object]:
     }
 
 
+def compare_child(impl: str, args: argparse.Namespace) -> str:
+    """One timed trunk forward of ``impl`` ("ours" or "ref") in this process; a JSON line."""
+    import torch
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from compare import child_result, time_call, weights_for
+
+    from engine.gslrm.config import GSLRMConfig
+    from engine.gslrm.model import TransformerBlock
+
+    c = GSLRMConfig()
+    with torch.device("meta"):
+        blocks = torch.nn.ModuleList(TransformerBlock(c.d, c.d_head) for _ in range(args.layers))
+    weights = weights_for([(k, tuple(v.shape)) for k, v in blocks.state_dict().items()], seed=0)
+    if impl == "ref":
+        from reference_code import reference_gslrm_transformer
+
+        blocks = reference_gslrm_transformer(args.compare, c.d, c.d_head, args.layers)
+    blocks.load_state_dict(weights, strict=True, assign=True)
+    blocks = blocks.eval().requires_grad_(False)
+    del weights
+    tokens = 6 * (args.size // c.patch_size) ** 2 + c.n_gaussians
+    x0 = torch.randn(1, tokens, c.d, generator=torch.Generator().manual_seed(1))
+
+    def call() -> torch.Tensor:
+        x = x0
+        for block in blocks:
+            x = block(x)
+        return x
+
+    seconds, out, ops = time_call(call, warmup=not args.no_warmup, profile=args.profile)
+    return child_result(impl, seconds, out, ops)
+
+
+def compare(args: argparse.Namespace) -> int:
+    sys.path.insert(0, str(REPO / "bench"))
+    from compare import report, run_alternating
+
+    def command(impl: str) -> list[str]:
+        cmd = [sys.executable, __file__, "--compare", str(args.compare), "--compare-child", impl]
+        cmd += ["--size", str(args.size), "--layers", str(args.layers)]
+        cmd += ["--profile"] if args.profile else []
+        cmd += ["--no-warmup"] if args.no_warmup else []
+        return cmd
+
+    results = run_alternating(command, args.runs)
+    tokens = 6 * (args.size // 8) ** 2 + 2
+    title = (
+        f"GS-LRM transformer trunk: 6 views at {args.size}^2 ({tokens:,} tokens), d 1024, "
+        f"{args.layers} layers, fp32 ({'warm' if not args.no_warmup else 'cold'} call), {args.runs} runs each"
+    )
+    print(report(title, results))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
     parser.add_argument("--child", choices=list(CASES), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--compare", type=Path, metavar="CHECKOUT", help="time FaceLift's own trunk beside ours"
+    )
+    parser.add_argument("--runs", type=int, default=3, help="runs of each implementation (--compare)")
+    parser.add_argument("--size", type=int, default=256, help="view size in px (--compare)")
+    parser.add_argument("--layers", type=int, default=24, help="transformer blocks (--compare)")
+    parser.add_argument("--profile", action="store_true", help="operator profile of one call (--compare)")
+    parser.add_argument("--no-warmup", action="store_true", help="time the first call (--compare)")
+    parser.add_argument("--compare-child", choices=("ours", "ref"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.compare_child:
+        sys.path.insert(0, str(REPO))
+        print(compare_child(args.compare_child, args))
+        return 0
+    if args.compare:
+        return compare(args)
     if args.child:
         print(json.dumps(run_case(args.child, args.folder)))
         return 0

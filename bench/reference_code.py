@@ -4,8 +4,9 @@ Nothing of the reference is copied here: its modules are imported from the check
 Its attention needs xformers, which has no CPU build; as when the conformance fixtures were made
 (engine/conformance/reference/README.md), ``xformers.ops.memory_efficient_attention`` is a stand-in
 that calls torch's ``scaled_dot_product_attention`` on the same (batch*heads or batch, tokens,
-[heads,] dim) tensors. Ours calls the same torch function, so the comparison measures everything
-around the attention kernel: projections, reshapes and copies, norms, convolutions.
+[heads,] dim) tensors, always 4-D so that it runs the fused (flash) CPU kernel, as xformers' is
+fused. Ours calls the same torch kernel, so the comparison measures everything around it:
+projections, reshapes and copies, norms, convolutions.
 
 The checkout also needs ``einops`` (a dev dependency).
 """
@@ -38,7 +39,11 @@ def _memory_efficient_attention(
             query.transpose(1, 2), key.transpose(1, 2), value.transpose(1, 2)
         )
         return out.transpose(1, 2)
-    return F.scaled_dot_product_attention(query, key, value)
+    # A 3-D call would take SDPA's math path (CPU's fused kernel wants 4-D): it materialises the
+    # (B*H, M, M') score matrix (~8 GB for the released UNet's first level), which xformers never
+    # does. As one head of a 4-D batch it runs the same fused kernel as ours, same result.
+    out = F.scaled_dot_product_attention(query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1))
+    return out.squeeze(1)
 
 
 def install_xformers_stand_in() -> types.ModuleType:

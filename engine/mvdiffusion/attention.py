@@ -11,6 +11,12 @@ keys/values depend on the mode (spec §4.3):
 
 Attention itself is ``torch.nn.functional.scaled_dot_product_attention`` with the module's
 scale (1/sqrt(head_dim)), which on CPU and CUDA picks a memory-efficient kernel.
+
+In sparse mode view 0's keys are its own tokens twice: every score appears twice, so its softmax
+weights are halved and paired and the weighted sum of values is the same as plain
+self-attention over one copy. :func:`sparse_attention` computes it that way (half the keys for
+one view in ``num_views``, and no concatenated copy of its keys/values); the result equals the
+spec's 2N-key form up to float rounding (tests/mvdiffusion/test_unet.py checks both).
 """
 
 from __future__ import annotations
@@ -47,6 +53,47 @@ def multiview_keys(tokens: torch.Tensor, num_views: int, mode: AttentionMode) ->
     raise ValueError(f"unknown attention mode {mode!r}")
 
 
+def _heads(tokens: torch.Tensor, heads: int) -> torch.Tensor:
+    """(..., L, heads*d) -> (..., heads, L, d) as a view (SDPA takes the strides as they are)."""
+    return tokens.unflatten(-1, (heads, -1)).transpose(-3, -2)
+
+
+def sparse_attention(
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    num_views: int,
+    heads: int,
+    scale: float | None = None,
+) -> torch.Tensor:
+    """Sparse multi-view attention from per-image projections (see the module docstring).
+
+    query/key/value: (B, N, C) with B = groups * num_views (view fastest), C = heads * d.
+    Returns (B, N, C): view 0 attends to its own N tokens, view i > 0 to [view 0 ; view i].
+    """
+    batch, n, c = query.shape
+    if batch % num_views:
+        raise ValueError(f"batch {batch} is not a multiple of num_views {num_views}")
+    groups = batch // num_views
+    q, k, v = (t.view(groups, num_views, n, c) for t in (query, key, value))
+    out = query.new_empty(groups, num_views, n, c)
+    rest = num_views - 1
+    for g in range(groups):
+        # 4-D (a batch of one): a 3-D call would take SDPA's unfused math path on the CPU.
+        front = F.scaled_dot_product_attention(
+            _heads(q[g, :1], heads), _heads(k[g, :1], heads), _heads(v[g, :1], heads), scale=scale
+        )  # (1, heads, N, d)
+        out[g, :1] = front.transpose(1, 2).reshape(1, n, c)
+        if rest:
+            keys = torch.cat((k[g, :1].expand(rest, -1, -1), k[g, 1:]), dim=1)  # (rest, 2N, C)
+            values = torch.cat((v[g, :1].expand(rest, -1, -1), v[g, 1:]), dim=1)
+            others = F.scaled_dot_product_attention(
+                _heads(q[g, 1:], heads), _heads(keys, heads), _heads(values, heads), scale=scale
+            )  # (rest, heads, N, d)
+            out[g, 1:] = others.transpose(1, 2).reshape(rest, n, c)
+    return out.view(batch, n, c)
+
+
 class MultiViewAttnProcessor:
     """attn1 processor: self-attention whose keys/values span views as ``mode`` says."""
 
@@ -72,22 +119,26 @@ class MultiViewAttnProcessor:
         residual = hidden_states
         batch, n, _ = hidden_states.shape
         query = attn.to_q(hidden_states)
-        key = multiview_keys(attn.to_k(hidden_states), self.num_views, self.mode)
-        value = multiview_keys(attn.to_v(hidden_states), self.num_views, self.mode)
-
-        heads = attn.heads
-        head_dim = query.shape[-1] // heads
-        q = query.view(batch, n, heads, head_dim).transpose(1, 2)
-        k = key.view(batch, key.shape[1], heads, head_dim).transpose(1, 2)
-        v = value.view(batch, value.shape[1], heads, head_dim).transpose(1, 2)
-        out = F.scaled_dot_product_attention(q, k, v, scale=attn.scale)
-        out = out.transpose(1, 2).reshape(batch, n, heads * head_dim).to(query.dtype)
+        key, value = attn.to_k(hidden_states), attn.to_v(hidden_states)
+        if self.mode == "sparse":
+            out = sparse_attention(query, key, value, self.num_views, attn.heads, attn.scale)
+        else:
+            key = multiview_keys(key, self.num_views, self.mode)
+            value = multiview_keys(value, self.num_views, self.mode)
+            out = F.scaled_dot_product_attention(
+                _heads(query, attn.heads),
+                _heads(key, attn.heads),
+                _heads(value, attn.heads),
+                scale=attn.scale,
+            )
+            out = out.transpose(1, 2).reshape(batch, n, query.shape[-1]).to(query.dtype)
 
         out = attn.to_out[0](out)
         out = attn.to_out[1](out)
         if attn.residual_connection:
             out = out + residual
-        return out / attn.rescale_output_factor
+        # Dividing by 1.0 (SD2.x) is the identity, but still a pass over the whole tensor.
+        return out if attn.rescale_output_factor == 1.0 else out / attn.rescale_output_factor
 
 
 def install_multiview_attention(unet: Any, num_views: int, mode: AttentionMode) -> int:

@@ -46,3 +46,17 @@ def test_report_ratios_are_ours_over_the_reference(bench_module) -> None:
     text = compare.report("title", results)
     assert "ours / reference: 0.900 by minimum, 0.909 by median; peak RSS 0.500" in text
     assert "aten::mm" in text and "rel. diff 0.0e+00" in text
+
+
+def test_xformers_stand_in_runs_the_fused_kernel_like_ours(bench_module) -> None:
+    """The UNet's 3-D layout must not fall back to SDPA's math path (a full score matrix, slower
+    and ~8 GB at the released size): the comparison would then time a kernel FaceLift never runs."""
+    from torch.profiler import ProfilerActivity, profile
+
+    ref = bench_module("reference_code")
+    q, k, v = (torch.randn(6, 16, 8, generator=torch.Generator().manual_seed(i)) for i in range(3))
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        ref._memory_efficient_attention(q, k, v)
+    ops = {event.key for event in prof.key_averages()}
+    assert "aten::_scaled_dot_product_flash_attention_for_cpu" in ops
+    assert "aten::_softmax" not in ops

@@ -83,3 +83,25 @@ def test_full_size_unet_has_the_released_keys_and_shapes(
     got = {k: tuple(v.shape) for k, v in unet.state_dict().items()}
     assert len(expected) == 690
     assert got == expected
+
+
+def test_sparse_attention_equals_attending_to_the_spec_keys() -> None:
+    """The fast path (view 0 over its N keys once) is the spec's 2N-key attention for every view."""
+    import torch.nn.functional as F
+
+    from engine.mvdiffusion.attention import sparse_attention
+
+    g = torch.Generator().manual_seed(0)
+    heads, views, n, d = 2, 3, 5, 4
+    q, k, v = (torch.randn(2 * views, n, heads * d, generator=g) for _ in range(3))
+    out = sparse_attention(q, k, v, num_views=views, heads=heads, scale=0.3)
+    keys, values = (multiview_keys(t, num_views=views, mode="sparse") for t in (k, v))
+
+    def split(t: torch.Tensor) -> torch.Tensor:
+        return t.view(t.shape[0], t.shape[1], heads, d).transpose(1, 2)
+
+    expected = F.scaled_dot_product_attention(split(q), split(keys), split(values), scale=0.3)
+    expected = expected.transpose(1, 2).reshape(2 * views, n, heads * d)
+    torch.testing.assert_close(out, expected, atol=1e-6, rtol=1e-6)
+    with pytest.raises(ValueError, match="multiple of num_views"):
+        sparse_attention(q[:5], k[:5], v[:5], num_views=views, heads=heads)
