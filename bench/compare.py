@@ -1,9 +1,12 @@
 """Side-by-side timing of our network and FaceLift's own code: a fresh process per run,
 alternating ours / the reference, the same config, weights and inputs in both.
 
-Each child prints one JSON line: {"impl", "seconds", "peak_rss_mb", "checksum", "profile"}.
-``checksum`` (the output's mean |value|) shows both computed the same thing; ``profile`` (with
-``--profile``) is the self CPU time per torch operator, to find where the time goes.
+Each child prints one JSON line: {"impl", "seconds", "cpu_seconds", "peak_rss_mb", "checksum",
+"profile"}. ``checksum`` (the output's mean |value|) shows both computed the same thing; ``profile``
+(with ``--profile``) is the self CPU time per torch operator, to find where the time goes.
+``cpu_seconds`` is the process's CPU time during the timed call: on a machine shared with other
+jobs (more runnable threads than cores) wall time also counts the time spent waiting for a core,
+CPU time mostly the work itself, so its ratio is the steadier one under load.
 """
 
 from __future__ import annotations
@@ -37,16 +40,20 @@ def weights_for(keys_shapes: list[tuple[str, tuple[int, ...]]], seed: int) -> di
     return out
 
 
-def time_call(fn: Callable[[], Any], warmup: bool, profile: bool) -> tuple[float, Any, dict[str, float]]:
-    """(seconds of one call, its output, self CPU ms per operator when profiling)."""
+def time_call(
+    fn: Callable[[], Any], warmup: bool, profile: bool
+) -> tuple[float, float, Any, dict[str, float]]:
+    """(wall seconds of one call, its process CPU seconds, its output, self CPU ms per operator
+    when profiling)."""
     import torch
 
     with torch.inference_mode():
         if warmup:
             fn()
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         out = fn()
         seconds = time.perf_counter() - t0
+        cpu_seconds = time.process_time() - c0
         ops: dict[str, float] = {}
         if profile:
             from torch.profiler import ProfilerActivity
@@ -56,14 +63,15 @@ def time_call(fn: Callable[[], Any], warmup: bool, profile: bool) -> tuple[float
                 fn()
             for event in prof.key_averages():
                 ops[event.key] = event.self_cpu_time_total / 1000.0
-    return seconds, out, ops
+    return seconds, cpu_seconds, out, ops
 
 
-def child_result(impl: str, seconds: float, out: Any, ops: dict[str, float]) -> str:
+def child_result(impl: str, seconds: float, cpu_seconds: float, out: Any, ops: dict[str, float]) -> str:
     return json.dumps(
         {
             "impl": impl,
             "seconds": seconds,
+            "cpu_seconds": cpu_seconds,
             "peak_rss_mb": peak_rss_mb(),
             "checksum": float(out.float().abs().mean()),
             "profile": ops,
@@ -104,13 +112,21 @@ def report(title: str, results: list[dict[str, Any]], top: int = 12) -> str:
         )
     ours, ref = by["ours"], by["ref"]
 
-    def ratio(f: Callable[[list[float]], float]) -> float:
-        return f([r["seconds"] for r in ours]) / f([r["seconds"] for r in ref])
+    def ratio(f: Callable[[list[float]], float], key: str = "seconds") -> float:
+        return f([r[key] for r in ours]) / f([r[key] for r in ref])
 
     lines.append(
         f"ours / reference: {ratio(min):.3f} by minimum, {ratio(statistics.median):.3f} by median; "
         f"peak RSS {max(r['peak_rss_mb'] for r in ours) / max(r['peak_rss_mb'] for r in ref):.3f}"
     )
+    if all(r.get("cpu_seconds") is not None for r in results):
+        for impl, rows in by.items():
+            cpu = " / ".join(f"{r['cpu_seconds']:.2f}" for r in rows)
+            lines.append(f"{impl:<5} CPU s  {cpu}")
+        lines.append(
+            f"ours / reference by CPU time: {ratio(min, 'cpu_seconds'):.3f} by minimum, "
+            f"{ratio(statistics.median, 'cpu_seconds'):.3f} by median"
+        )
     check = abs(ours[0]["checksum"] - ref[0]["checksum"]) / max(abs(ref[0]["checksum"]), 1e-12)
     lines.append(
         f"same output: mean |out| {ours[0]['checksum']:.6g} vs {ref[0]['checksum']:.6g} (rel. diff {check:.1e})"

@@ -160,8 +160,8 @@ def compare_child(impl: str, args: argparse.Namespace) -> str:
             x = block(x)
         return x
 
-    seconds, out, ops = time_call(call, warmup=not args.no_warmup, profile=args.profile)
-    return child_result(impl, seconds, out, ops)
+    seconds, cpu_seconds, out, ops = time_call(call, warmup=not args.no_warmup, profile=args.profile)
+    return child_result(impl, seconds, cpu_seconds, out, ops)
 
 
 def compare(args: argparse.Namespace) -> int:

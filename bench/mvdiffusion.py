@@ -180,8 +180,8 @@ def compare_child(impl: str, args: argparse.Namespace) -> str:
         )
         return out[0] if isinstance(out, tuple) else out
 
-    seconds, out, ops = time_call(call, warmup=not args.no_warmup, profile=args.profile)
-    return child_result(impl, seconds, out, ops)
+    seconds, cpu_seconds, out, ops = time_call(call, warmup=not args.no_warmup, profile=args.profile)
+    return child_result(impl, seconds, cpu_seconds, out, ops)
 
 
 def compare(args: argparse.Namespace) -> int:

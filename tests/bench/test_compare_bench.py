@@ -60,3 +60,16 @@ def test_xformers_stand_in_runs_the_fused_kernel_like_ours(bench_module) -> None
     ops = {event.key for event in prof.key_averages()}
     assert "aten::_scaled_dot_product_flash_attention_for_cpu" in ops
     assert "aten::_softmax" not in ops
+
+
+def test_report_gives_the_cpu_time_ratio_when_children_measured_it(bench_module) -> None:
+    compare = bench_module("compare")
+    row = {"peak_rss_mb": 1.0, "checksum": 0.5, "profile": {}}
+    results = [
+        {**row, "impl": "ours", "seconds": 9.0, "cpu_seconds": 16.0},
+        {**row, "impl": "ref", "seconds": 8.0, "cpu_seconds": 20.0},
+    ]
+    text = compare.report("title", results)
+    assert "ours / reference by CPU time: 0.800 by minimum, 0.800 by median" in text
+    seconds, cpu_seconds, out, ops = compare.time_call(lambda: torch.ones(3), warmup=False, profile=False)
+    assert seconds >= 0 and cpu_seconds >= 0 and torch.equal(out, torch.ones(3)) and ops == {}
