@@ -79,6 +79,15 @@ def child_result(impl: str, seconds: float, cpu_seconds: float, out: Any, ops: d
     )
 
 
+def child_command(script: str, args: Any, impl: str, model_args: list[str]) -> list[str]:
+    """The command that times ``impl`` ("ours" | "ref") once in a fresh process: ``script``
+    with ``--compare-child``, the model's own ``model_args`` and the shared timing flags."""
+    cmd = [sys.executable, script, "--compare", str(args.compare), "--compare-child", impl, *model_args]
+    cmd += ["--profile"] if args.profile else []
+    cmd += ["--no-warmup"] if args.no_warmup else []
+    return cmd
+
+
 def run_alternating(command: Callable[[str], list[str]], runs: int) -> list[dict[str, Any]]:
     """``runs`` runs of each implementation, alternating (ours, ref, ref, ours, ours, ref, ...:
     each pair switches who goes first, so a drift in the machine's load hits both alike)."""

@@ -166,14 +166,10 @@ def compare_child(impl: str, args: argparse.Namespace) -> str:
 
 def compare(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(REPO / "bench"))
-    from compare import report, run_alternating
+    from compare import child_command, report, run_alternating
 
     def command(impl: str) -> list[str]:
-        cmd = [sys.executable, __file__, "--compare", str(args.compare), "--compare-child", impl]
-        cmd += ["--size", str(args.size), "--layers", str(args.layers)]
-        cmd += ["--profile"] if args.profile else []
-        cmd += ["--no-warmup"] if args.no_warmup else []
-        return cmd
+        return child_command(__file__, args, impl, ["--size", str(args.size), "--layers", str(args.layers)])
 
     results = run_alternating(command, args.runs)
     tokens = 6 * (args.size // 8) ** 2 + 2

@@ -186,16 +186,13 @@ def compare_child(impl: str, args: argparse.Namespace) -> str:
 
 def compare(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(REPO / "bench"))
-    from compare import report, run_alternating
+    from compare import child_command, report, run_alternating
 
     def command(impl: str) -> list[str]:
-        cmd = [sys.executable, __file__, "--compare", str(args.compare), "--compare-child", impl]
-        cmd += ["--latents", str(args.latents), "--batch", str(args.batch)]
-        cmd += ["--layers-per-block", str(args.layers_per_block)]
-        cmd += ["--threads", str(args.threads)] if args.threads else []
-        cmd += ["--profile"] if args.profile else []
-        cmd += ["--no-warmup"] if args.no_warmup else []
-        return cmd
+        model = ["--latents", str(args.latents), "--batch", str(args.batch)]
+        model += ["--layers-per-block", str(args.layers_per_block)]
+        model += ["--threads", str(args.threads)] if args.threads else []
+        return child_command(__file__, args, impl, model)
 
     results = run_alternating(command, args.runs)
     title = (
