@@ -13,6 +13,7 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+import system_libs
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -67,15 +68,8 @@ def test_deb_from_a_bundle_has_the_layout_and_metadata(
     assert fields["Architecture"] == "amd64"
     depends = [d.strip() for d in fields["Depends"].split(",")]
     assert "libc6 (>= 2.34)" in depends
-    for lib in (
-        "libgl1",
-        "libegl1",
-        "libxkbcommon-x11-0",
-        "libxcb-cursor0",
-        "libxcb-xinerama0",
-        "libglib2.0-0",
-    ):
-        assert lib in depends
+    # which system packages Qt needs is test_every_system_library_the_venv_qt_needs_comes_with_depends's
+    assert set(build_deb.DEPENDS) <= set(depends), set(build_deb.DEPENDS) - set(depends)
     assert int(fields["Installed-Size"]) >= 5  # KiB, data.txt alone is 5 kB
 
     listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True).stdout
@@ -193,3 +187,44 @@ def test_the_cuda_build_environment_swaps_torch_and_leaves_out_gsplat() -> None:
     assert "gsplat" not in names and "torchvision" not in names
     assert "pyinstaller==6.22.3" in reqs and "mediapipe==0.10.21" in reqs
     assert cuda_env.VENV == REPO / "build" / "venv-cuda"  # its own environment, not .venv
+
+
+needs_ldd_and_dpkg = pytest.mark.skipif(
+    not all(shutil.which(tool) for tool in ("ldd", "dpkg", "dpkg-query")),
+    reason="needs ldd, dpkg and dpkg-query (a Debian/Ubuntu system)",
+)
+
+
+@pytest.fixture
+def pyside() -> Path:
+    """The venv's PySide6 folder (Qt/ holds its Qt): the Qt the bundle is frozen from."""
+    spec = importlib.util.find_spec("PySide6")
+    assert spec and spec.origin
+    return Path(spec.origin).parent
+
+
+@needs_ldd_and_dpkg
+def test_every_system_library_the_venv_qt_needs_comes_with_depends(
+    build_deb: ModuleType, pyside: Path
+) -> None:
+    """The property test_install_deb.py checks on the installed package (system_libs.py), on
+    the venv's PySide6 and build_deb's Depends: a library the xcb plugin or the viewport links
+    that no declared package brings would keep the app from starting on a system without it."""
+    control = build_deb.control_text("0", 0)
+    fields = dict(line.split(": ", 1) for line in control.splitlines() if not line.startswith(" "))
+    missing = system_libs.missing_from_depends(pyside / "Qt", fields["Depends"], bundle=pyside)
+    assert missing == [], "\n".join(missing)
+
+
+@needs_ldd_and_dpkg
+def test_a_depends_without_the_xcb_libraries_is_caught_naming_library_and_package(pyside: Path) -> None:
+    """The check can fail: with libc6 alone in Depends, the library every xcb plugin links
+    (libxcb.so.1) is reported with the package that has it."""
+    missing = system_libs.missing_from_depends(pyside / "Qt", "libc6 (>= 2.17)", bundle=pyside)
+    xcb = [
+        line
+        for line in missing
+        if line.startswith("libxcb.so.1 (loaded with plugins/platforms/libqxcb.so, at ")
+    ]
+    assert len(xcb) == 1, missing
+    assert xcb[0].endswith("): package libxcb1 is missing from Depends"), xcb
