@@ -13,24 +13,16 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
+import debs
 import numpy as np
 import pytest
+from debs import BIN_APP, BIN_CLI, OPT, SAMPLE
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[2]
-APP = "facelift-desktop"
-PACKAGE = "facelift-desktop-cuda"
-OPT = Path("/opt") / APP
-BIN_APP = Path("/usr/bin") / APP
-BIN_CLI = Path("/usr/bin/facelift")
-SAMPLE = REPO / "resources" / "samples" / "astronaut.png"
-XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24 +extension GLX"]
+APP = debs.APP
+PACKAGE = debs.CUDA.package
 NO_DRIVER = (
     "no CUDA device: running on the CPU (no NVIDIA driver found; CUDA 13.0 needs NVIDIA driver >= 580.65.06)"
 )
@@ -49,83 +41,19 @@ pytestmark = [
 ]
 
 
-def _version() -> str:
-    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
-
-
-def _run(
-    cmd: list[str], timeout: float, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
-
-
-def _gui(cmd: list[str]) -> list[str]:
-    if os.environ.get("DISPLAY"):
-        return cmd
-    if shutil.which("xvfb-run") is None:
-        pytest.fail("no DISPLAY and no xvfb-run: install xvfb (./test.sh does as root)")
-    return [*XVFB, *cmd]
-
-
-def _user_env(home: Path, path_first: Path | None = None) -> dict[str, str]:
-    """A fresh user (XDG folders under ``home``); ``path_first`` goes before /usr/bin on PATH."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "QT_"))}
-    path = "/usr/local/bin:/usr/bin:/bin"
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local" / "share"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        PATH=f"{path_first}:{path}" if path_first else path,
-    )
-    return env
-
-
-def _is_installed(package: str) -> bool:
-    out = _run(["dpkg-query", "-W", "-f=${Status}", package], timeout=30)
-    return out.returncode == 0 and "install ok installed" in out.stdout
-
-
 @pytest.fixture(scope="module")
-def deb() -> Path:
-    if shutil.which("dpkg-deb") is None:
-        pytest.fail("dpkg-deb not found: the .deb can only be built on Debian/Ubuntu")
-    cmd = [sys.executable, str(REPO / "packaging" / "build_deb.py"), "--cuda"]
-    if os.environ.get("PACKAGING_REUSE_BUNDLE") != "1":
-        cmd.append("--rebuild")
-    built = _run(cmd, timeout=4 * 3600)
-    assert built.returncode == 0, f"build_deb --cuda failed:\n{built.stdout[-3000:]}\n{built.stderr[-3000:]}"
-    path = REPO / "dist" / f"{PACKAGE}_{_version()}_amd64.deb"
-    assert path.is_file(), built.stdout
-    return path
-
-
-@pytest.fixture(scope="module")
-def installed(deb: Path) -> Iterator[list[Path]]:
-    if os.geteuid() != 0:
-        pytest.fail("dpkg -i needs root (run PACKAGING=1 ./test.sh as root)")
-    done = _run(["dpkg", "-i", str(deb)], timeout=1800)
-    assert done.returncode == 0, done.stderr
-    listed = _run(["dpkg", "-L", PACKAGE], timeout=60)
-    yield [Path(line) for line in listed.stdout.splitlines() if line.strip() and line != "/."]
-    if _is_installed(PACKAGE):
-        _run(["dpkg", "-r", PACKAGE], timeout=1800)
-
-
-@pytest.fixture
-def user_home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
+def variant() -> debs.Variant:
+    """The package the shared deb/installed fixtures (conftest.py) build and install."""
+    return debs.CUDA
 
 
 def test_cuda_deb_carries_the_cuda_runtime_and_no_weights(deb: Path) -> None:
     from engine.gpu_status import CUDA_LIBRARIES
 
-    fields = _run(["dpkg-deb", "-f", str(deb)], timeout=60).stdout
+    fields = debs.run(["dpkg-deb", "-f", str(deb)], timeout=60).stdout
     assert f"Package: {PACKAGE}\n" in fields
     assert "Conflicts: facelift-desktop\n" in fields and "Provides: facelift-desktop\n" in fields
-    listing = _run(["dpkg-deb", "-c", str(deb)], timeout=900).stdout
+    listing = debs.run(["dpkg-deb", "-c", str(deb)], timeout=900).stdout
     names = {Path(line.split()[5]).name for line in listing.splitlines()}
     assert set(CUDA_LIBRARIES[13]) <= names, set(CUDA_LIBRARIES[13]) - names
     assert "libtorch_cuda.so" in names
@@ -144,14 +72,14 @@ def test_cuda_deb_carries_the_cuda_runtime_and_no_weights(deb: Path) -> None:
 
 
 def test_self_test_passes_and_says_why_it_runs_on_the_cpu(installed: list[Path], user_home: Path) -> None:
-    run = _run(_gui([str(BIN_APP), "--self-test"]), timeout=900, env=_user_env(user_home))
+    run = debs.run(debs.gui([str(BIN_APP), "--self-test"]), timeout=900, env=debs.user_env(user_home))
     assert run.returncode == 0, f"self-test failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
     assert "(bundle," in run.stdout and "self-test passed" in run.stdout
     assert f"  ok   GPU: {NO_DRIVER}" in run.stdout, run.stdout
 
 
 def test_doctor_reports_the_cuda_build_and_the_cpu(installed: list[Path], user_home: Path) -> None:
-    run = _run(_gui([str(BIN_CLI), "doctor"]), timeout=1200, env=_user_env(user_home))
+    run = debs.run(debs.gui([str(BIN_CLI), "doctor"]), timeout=1200, env=debs.user_env(user_home))
     assert run.returncode == 0, f"facelift doctor failed:\n{run.stdout[-4000:]}\n{run.stderr[-3000:]}"
     torch_line = next(line for line in run.stdout.splitlines() if line.strip().startswith("torch "))
     assert "built for CUDA 13.0" in torch_line, torch_line
@@ -169,7 +97,9 @@ def test_a_driver_too_old_is_named_with_the_minimum(
     smi = fake_bin / "nvidia-smi"
     smi.write_text("#!/bin/sh\necho 550.54.14\n")  # what an R550 driver answers to --query-gpu=driver_version
     smi.chmod(0o755)
-    run = _run(_gui([str(BIN_APP), "--self-test"]), timeout=900, env=_user_env(user_home, fake_bin))
+    run = debs.run(
+        debs.gui([str(BIN_APP), "--self-test"]), timeout=900, env=debs.user_env(user_home, fake_bin)
+    )
     assert run.returncode == 0, run.stdout[-3000:]
     assert f"  ok   GPU: {OLD_DRIVER}" in run.stdout, run.stdout
 
@@ -179,7 +109,7 @@ def test_a_missing_cuda_library_fails_the_start_check(installed: list[Path], use
     aside = Path("/tmp") / f"{lib.name}.moved-by-test"
     shutil.move(lib, aside)
     try:
-        run = _run(_gui([str(BIN_APP), "--self-test"]), timeout=900, env=_user_env(user_home))
+        run = debs.run(debs.gui([str(BIN_APP), "--self-test"]), timeout=900, env=debs.user_env(user_home))
     finally:
         shutil.move(aside, lib)
     assert run.returncode == 1, run.stdout[-3000:]
@@ -193,8 +123,10 @@ def test_the_window_opens_with_the_cpu_message(
     installed: list[Path], user_home: Path, tmp_path: Path
 ) -> None:
     shot = Path(os.environ.get("FACELIFT_CUDA_SCREENSHOT", tmp_path / "window.png"))
-    run = _run(
-        _gui([str(BIN_APP), "--screenshot", str(shot), "--quit"]), timeout=600, env=_user_env(user_home)
+    run = debs.run(
+        debs.gui([str(BIN_APP), "--screenshot", str(shot), "--quit"]),
+        timeout=600,
+        env=debs.user_env(user_home),
     )
     assert run.returncode == 0, f"app failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     # --screenshot waits for the start-up GPU check (tests/gui/test_gpu_check.py checks its line);
@@ -207,7 +139,7 @@ def test_the_cli_reconstructs_with_the_instant_engine(
     installed: list[Path], user_home: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out"
-    run = _run(
+    run = debs.run(
         [
             str(BIN_CLI),
             "reconstruct",
@@ -222,7 +154,7 @@ def test_the_cli_reconstructs_with_the_instant_engine(
             "256",
         ],
         timeout=900,
-        env=_user_env(user_home),
+        env=debs.user_env(user_home),
     )
     assert run.returncode == 0, f"facelift reconstruct failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     ply = out / SAMPLE.stem / "gaussians.ply"
@@ -233,12 +165,8 @@ def test_the_cli_reconstructs_with_the_instant_engine(
 
 
 def test_nothing_was_written_under_opt_and_remove_leaves_nothing(installed: list[Path]) -> None:
-    packaged = {p for p in installed if p.is_relative_to(OPT)}
-    present = {OPT} | set(OPT.rglob("*"))
-    assert present - packaged == set(), sorted(present - packaged)[:20]
-    done = _run(["dpkg", "-r", PACKAGE], timeout=1800)
-    assert done.returncode == 0, done.stderr
-    assert not _is_installed(PACKAGE)
+    debs.assert_nothing_added_under_opt(installed)
+    debs.remove(debs.CUDA, installed)
     gone = (
         OPT,
         BIN_APP,
@@ -247,8 +175,4 @@ def test_nothing_was_written_under_opt_and_remove_leaves_nothing(installed: list
         Path(f"/usr/share/applications/{APP}.desktop"),
     )
     assert [p for p in gone if os.path.lexists(p)] == []
-    ours = [p for p in installed if p.is_relative_to(OPT) or APP in p.name]
-    assert [p for p in ours if os.path.lexists(p)] == []
-    purged = _run(["dpkg", "--purge", PACKAGE], timeout=600)
-    assert purged.returncode == 0, purged.stderr
-    assert _run(["dpkg-query", "-W", PACKAGE], timeout=30).returncode != 0
+    debs.purge(debs.CUDA)

@@ -12,42 +12,19 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
-import tomllib
-from collections.abc import Iterator
 from pathlib import Path
 
+import debs
 import numpy as np
 import pytest
+import system_libs
+from debs import BIN_APP, BIN_CLI, OPT, SAMPLE
 from PIL import Image
 
-REPO = Path(__file__).resolve().parents[2]
-PACKAGE = "facelift-desktop"
-OPT = Path("/opt") / PACKAGE
-BIN_APP = Path("/usr/bin") / PACKAGE
-BIN_CLI = Path("/usr/bin/facelift")
+PACKAGE = debs.CPU.package
 DESKTOP_FILE = Path(f"/usr/share/applications/{PACKAGE}.desktop")
 ICON_256 = Path(f"/usr/share/icons/hicolor/256x256/apps/{PACKAGE}.png")
-SAMPLE = REPO / "resources" / "samples" / "astronaut.png"
 SHORT_VIDEO = ("--frames", "12", "--size", "256")
-XVFB = ["xvfb-run", "-a", "-s", "-screen 0 1920x1080x24 +extension GLX"]
-QT_SYSTEM_LIBS = (
-    "libgl1",
-    "libegl1",
-    "libxkbcommon-x11-0",
-    "libxcb-cursor0",
-    "libxcb-icccm4",
-    "libxcb-image0",
-    "libxcb-keysyms1",
-    "libxcb-randr0",
-    "libxcb-render-util0",
-    "libxcb-shape0",
-    "libxcb-xinerama0",
-    "libfontconfig1",
-    "libdbus-1-3",
-    "libglib2.0-0",
-)
 
 pytestmark = [
     pytest.mark.packaging,
@@ -58,90 +35,23 @@ pytestmark = [
 ]
 
 
-def _version() -> str:
-    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
-
-
-def _run(
-    cmd: list[str], timeout: float, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
-
-
-def _gui(cmd: list[str]) -> list[str]:
-    """Run under the current display, or a private Xvfb when there is none."""
-    if os.environ.get("DISPLAY"):
-        return cmd
-    if shutil.which("xvfb-run") is None:
-        pytest.fail("no DISPLAY and no xvfb-run: install xvfb (./test.sh does as root)")
-    return [*XVFB, *cmd]
-
-
-def _user_env(home: Path) -> dict[str, str]:
-    """A fresh user: settings and caches go to this HOME's XDG folders (never /opt)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV", "QT_"))}
-    env.update(
-        HOME=str(home),
-        XDG_CONFIG_HOME=str(home / ".config"),
-        XDG_DATA_HOME=str(home / ".local" / "share"),
-        XDG_CACHE_HOME=str(home / ".cache"),
-        PATH="/usr/local/bin:/usr/bin:/bin",
-    )
-    return env
-
-
-def _is_installed() -> bool:
-    out = _run(["dpkg-query", "-W", "-f=${Status}", PACKAGE], timeout=30)
-    return out.returncode == 0 and "install ok installed" in out.stdout
-
-
 @pytest.fixture(scope="module")
-def deb() -> Path:
-    if shutil.which("dpkg-deb") is None:
-        pytest.fail("dpkg-deb not found: the .deb can only be built on Debian/Ubuntu")
-    cmd = [sys.executable, str(REPO / "packaging" / "build_deb.py")]
-    if os.environ.get("PACKAGING_REUSE_BUNDLE") != "1":
-        cmd.append("--rebuild")
-    built = _run(cmd, timeout=3 * 3600)
-    assert built.returncode == 0, f"build_deb failed:\n{built.stdout[-3000:]}\n{built.stderr[-3000:]}"
-    path = REPO / "dist" / f"{PACKAGE}_{_version()}_amd64.deb"
-    assert path.is_file(), built.stdout
-    return path
-
-
-@pytest.fixture(scope="module")
-def installed(deb: Path) -> Iterator[list[Path]]:
-    """Install the .deb; yields what ``dpkg -L`` lists. Removed again after the module."""
-    if os.geteuid() != 0:
-        pytest.fail("dpkg -i needs root (run PACKAGING=1 ./test.sh as root)")
-    done = _run(["dpkg", "-i", str(deb)], timeout=900)
-    assert done.returncode == 0, done.stderr
-    listed = _run(["dpkg", "-L", PACKAGE], timeout=60)
-    yield [Path(line) for line in listed.stdout.splitlines() if line.strip() and line != "/."]
-    if _is_installed():
-        _run(["dpkg", "-r", PACKAGE], timeout=900)
-
-
-@pytest.fixture
-def user_home(tmp_path: Path) -> Path:
-    home = tmp_path / "home"
-    home.mkdir()
-    return home
+def variant() -> debs.Variant:
+    """The package the shared deb/installed fixtures (conftest.py) build and install."""
+    return debs.CPU
 
 
 def test_deb_metadata_and_contents(deb: Path) -> None:
-    fields = _run(["dpkg-deb", "-f", str(deb)], timeout=60).stdout
+    fields = debs.run(["dpkg-deb", "-f", str(deb)], timeout=60).stdout
     control = dict(
         line.split(": ", 1) for line in fields.splitlines() if ": " in line and not line.startswith(" ")
     )
     assert control["Package"] == PACKAGE
-    assert control["Version"] == _version()
+    assert control["Version"] == debs.version()
     assert control["Architecture"] == "amd64"
     assert "<" in control["Maintainer"] and "@" in control["Maintainer"]
     assert control["Description"].strip()
-    depends = {d.strip().split(" ")[0] for d in control["Depends"].split(",")}
-    assert set(QT_SYSTEM_LIBS) <= depends, set(QT_SYSTEM_LIBS) - depends
-    listing = _run(["dpkg-deb", "-c", str(deb)], timeout=600).stdout
+    listing = debs.run(["dpkg-deb", "-c", str(deb)], timeout=600).stdout
     for expected in (
         f"./opt/{PACKAGE}/{PACKAGE}",
         f"./usr/bin/{PACKAGE} -> /opt/{PACKAGE}/{PACKAGE}",
@@ -178,17 +88,31 @@ def test_installed_entry_points_and_desktop_integration(installed: list[Path]) -
     with Image.open(ICON_256) as icon:
         assert icon.size == (256, 256)
     if shutil.which("desktop-file-validate"):
-        check = _run(["desktop-file-validate", str(DESKTOP_FILE)], timeout=60)
+        check = debs.run(["desktop-file-validate", str(DESKTOP_FILE)], timeout=60)
         assert check.returncode == 0, check.stdout + check.stderr
     cache = Path("/usr/share/applications/mimeinfo.cache")
     if shutil.which("update-desktop-database"):  # postinst ran it: "Open with" knows the app
         assert f"{PACKAGE}.desktop" in cache.read_text(encoding="utf-8")
-    version = _run([str(BIN_CLI), "--version"], timeout=120)
-    assert version.returncode == 0 and _version() in version.stdout
+    version = debs.run([str(BIN_CLI), "--version"], timeout=120)
+    assert version.returncode == 0 and debs.version() in version.stdout
+
+
+def test_installed_qt_gets_every_system_library_it_needs_from_depends(installed: list[Path]) -> None:
+    """The bundled xcb platform plugin and the Qt/OpenGL libraries it and the viewport load, as
+    ``ldd`` resolves them under /opt: every library found outside /opt belongs to a package the
+    installed package's Depends guarantee (system_libs.py says which count and why)."""
+    qxcb = [p for p in installed if p.name == "libqxcb.so" and p.parent.name == "platforms"]
+    assert len(qxcb) == 1, qxcb  # .../_internal/PySide6/Qt/plugins/platforms/libqxcb.so
+    depends = debs.run(["dpkg-query", "-W", "-f=${Depends}", PACKAGE], timeout=30).stdout
+    assert depends.startswith("libc6 ("), depends
+    missing = system_libs.missing_from_depends(
+        qxcb[0].parents[2], depends, bundle=OPT, library_path=OPT / "_internal"
+    )
+    assert missing == [], "\n".join(missing)
 
 
 def test_installed_self_test_passes(installed: list[Path], user_home: Path) -> None:
-    run = _run(_gui([str(BIN_APP), "--self-test"]), timeout=900, env=_user_env(user_home))
+    run = debs.run(debs.gui([str(BIN_APP), "--self-test"]), timeout=900, env=debs.user_env(user_home))
     assert run.returncode == 0, f"self-test failed:\n{run.stdout[-4000:]}\n{run.stderr[-4000:]}"
     assert "self-test passed" in run.stdout
     assert "(bundle," in run.stdout  # it really ran frozen, not from a source checkout
@@ -202,9 +126,8 @@ def test_on_an_nvidia_computer_the_cpu_package_names_the_cuda_one(
     fake_bin.mkdir()
     (fake_bin / "nvidia-smi").write_text("#!/bin/sh\necho 580.95.05\n")
     (fake_bin / "nvidia-smi").chmod(0o755)
-    env = _user_env(user_home)
-    env["PATH"] = f"{fake_bin}:{env['PATH']}"
-    run = _run(_gui([str(BIN_APP), "--self-test"]), timeout=900, env=env)
+    env = debs.user_env(user_home, path_first=fake_bin)
+    run = debs.run(debs.gui([str(BIN_APP), "--self-test"]), timeout=900, env=env)
     assert run.returncode == 0, run.stdout[-3000:]
     assert (
         "  ok   GPU: no CUDA device: running on the CPU (this is the CPU package, but this computer has "
@@ -214,10 +137,10 @@ def test_on_an_nvidia_computer_the_cpu_package_names_the_cuda_one(
 
 def test_installed_app_shows_the_head(installed: list[Path], user_home: Path, tmp_path: Path) -> None:
     shot = tmp_path / "window.png"
-    run = _run(
-        _gui([str(BIN_APP), str(SAMPLE), "--screenshot", str(shot), "--quit"]),
+    run = debs.run(
+        debs.gui([str(BIN_APP), str(SAMPLE), "--screenshot", str(shot), "--quit"]),
         timeout=900,
-        env=_user_env(user_home),
+        env=debs.user_env(user_home),
     )
     assert run.returncode == 0, f"app failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     assert shot.is_file(), run.stderr[-3000:]
@@ -263,11 +186,11 @@ def assert_viewport_shows_head(img: np.ndarray) -> None:
 
 def test_installed_cli_reconstructs(installed: list[Path], user_home: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
-    run = _run(
+    run = debs.run(
         # a short small turntable: the CPU rasteriser needs seconds per 512 px frame
         [str(BIN_CLI), "reconstruct", str(SAMPLE), "-o", str(out), "--engine", "instant", *SHORT_VIDEO],
         timeout=900,
-        env=_user_env(user_home),
+        env=debs.user_env(user_home),
     )
     assert run.returncode == 0, f"facelift reconstruct failed:\n{run.stdout[-3000:]}\n{run.stderr[-3000:]}"
     result = out / SAMPLE.stem
@@ -284,7 +207,7 @@ def test_installed_cli_reconstructs(installed: list[Path], user_home: Path, tmp_
 
 def test_installed_doctor_finds_its_fixtures_and_passes(installed: list[Path], user_home: Path) -> None:
     assert any(p.name == "render_expected.npz" for p in installed), "the doctor's fixtures are not packaged"
-    run = _run(_gui([str(BIN_CLI), "doctor"]), timeout=900, env=_user_env(user_home))
+    run = debs.run(debs.gui([str(BIN_CLI), "doctor"]), timeout=900, env=debs.user_env(user_home))
     assert run.returncode == 0, f"facelift doctor failed:\n{run.stdout[-4000:]}\n{run.stderr[-3000:]}"
     passed = [line.split()[1] for line in run.stdout.splitlines() if line.strip().startswith("PASS")]
     assert passed[:4] == ["GS-LRM", "UNet", "sampler", "renderer"], run.stdout
@@ -294,23 +217,14 @@ def test_installed_doctor_finds_its_fixtures_and_passes(installed: list[Path], u
 
 def test_nothing_was_written_under_opt(installed: list[Path]) -> None:
     """Self-test, app and CLI ran: settings, caches and outputs went to the user's folders."""
-    packaged = {p for p in installed if p.is_relative_to(OPT)}
-    present = {OPT} | set(OPT.rglob("*"))
-    assert present - packaged == set(), sorted(present - packaged)[:20]
+    debs.assert_nothing_added_under_opt(installed)
 
 
 def test_remove_leaves_nothing(installed: list[Path]) -> None:
-    done = _run(["dpkg", "-r", PACKAGE], timeout=900)
-    assert done.returncode == 0, done.stderr
-    assert not _is_installed()
+    debs.remove(debs.CPU, installed)
     for path in (OPT, BIN_APP, BIN_CLI, DESKTOP_FILE, ICON_256, Path(f"/usr/share/doc/{PACKAGE}")):
         assert not os.path.lexists(path), path
-    ours = [p for p in installed if p.is_relative_to(OPT) or PACKAGE in p.name]
-    assert [p for p in ours if os.path.lexists(p)] == []
     cache = Path("/usr/share/applications/mimeinfo.cache")
     if cache.is_file():
         assert f"{PACKAGE}.desktop" not in cache.read_text(encoding="utf-8")
-    # dpkg keeps its own record (state "rc") until a purge; purge forgets the package entirely.
-    purged = _run(["dpkg", "--purge", PACKAGE], timeout=300)
-    assert purged.returncode == 0, purged.stderr
-    assert _run(["dpkg-query", "-W", PACKAGE], timeout=30).returncode != 0
+    debs.purge(debs.CPU)
