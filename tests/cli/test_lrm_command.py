@@ -36,6 +36,15 @@ def _vertex_count(path: Path) -> int:
     return PlyData.read(str(path))["vertex"].count
 
 
+def _unfiltered_vertex_count(folder: Path, views: np.ndarray, weights: Path) -> int:
+    """Writes ``views`` (6,H,W,3) uint8 into ``folder``, runs ``facelift lrm --no-filter`` on them
+    (exit 0 asserted) and returns the written PLY's vertex count."""
+    out = folder / "head.ply"
+    argv = ["lrm", *_write_views(folder, views), "-o", str(out), "--weights", str(weights)]
+    assert main([*argv, "--no-filter"]) == 0
+    return _vertex_count(out)
+
+
 def test_lrm_reproduces_the_reference_ply(
     tmp_path, view_paths, conformance_dir, assert_matches_expected_ply, capsys
 ):
@@ -88,42 +97,12 @@ def test_views_not_usable_as_they_are_are_resized_to_image_size(
     views = np.stack(
         [np.asarray(Image.fromarray(v).resize((side, side))) for v in gslrm_inputs["image_u8"][0]]
     )
-    out = tmp_path / "r.ply"
-    assert (
-        main(
-            [
-                "lrm",
-                *_write_views(tmp_path, views),
-                "-o",
-                str(out),
-                "--weights",
-                str(conformance_dir),
-                "--no-filter",
-            ]
-        )
-        == 0
-    )
-    assert _vertex_count(out) == 2 + 6 * 64 * 64
+    assert _unfiltered_vertex_count(tmp_path, views, conformance_dir) == 2 + 6 * 64 * 64
 
 
 def test_smaller_views_divisible_by_8_keep_their_size(tmp_path, gslrm_inputs, conformance_dir, capsys):
     views = gslrm_inputs["image_u8"][0][:, :32, :48]
-    out = tmp_path / "s.ply"
-    assert (
-        main(
-            [
-                "lrm",
-                *_write_views(tmp_path, views),
-                "-o",
-                str(out),
-                "--weights",
-                str(conformance_dir),
-                "--no-filter",
-            ]
-        )
-        == 0
-    )
-    assert _vertex_count(out) == 2 + 6 * 32 * 48
+    assert _unfiltered_vertex_count(tmp_path, views, conformance_dir) == 2 + 6 * 32 * 48
     assert "6 views of 48x32" in capsys.readouterr().out
 
 
