@@ -16,7 +16,12 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from animate_heads import facelift_head, instant_head, rigged_ply  # noqa: F401
-from gslrm_fixtures import assert_matches_expected_ply, gslrm_expected, gslrm_inputs  # noqa: F401
+from gslrm_fixtures import (  # noqa: F401
+    assert_matches_expected_ply,
+    gslrm_expected,
+    gslrm_expected_gaussians,
+    gslrm_inputs,
+)
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 # Folders whose tests run the tiny conformance networks: one torch thread each. The tiny networks

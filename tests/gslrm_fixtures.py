@@ -1,4 +1,5 @@
-"""Shared fixtures for the GS-LRM tests and `facelift lrm`: the conformance data and a PLY comparison (tests/conftest.py imports them)."""
+"""Shared fixtures for the GS-LRM tests and `facelift lrm`: the conformance data (as arrays and as
+Gaussians) and a PLY comparison (tests/conftest.py imports them)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+from engine.gaussians import Gaussians
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +22,21 @@ def gslrm_inputs(conformance_dir: Path) -> dict[str, np.ndarray]:
 def gslrm_expected(conformance_dir: Path) -> dict[str, np.ndarray]:
     with np.load(conformance_dir / "gslrm" / "expected.npz") as data:
         return {k: data[k] for k in data.files}
+
+
+@pytest.fixture(scope="session")
+def gslrm_expected_gaussians(gslrm_expected: dict[str, np.ndarray]) -> Gaussians:
+    """The reference GS-LRM output of the conformance fixture as Gaussians: all 2 + 6*64*64 of
+    them, unfiltered, in the reference's order (SH degree 0). Read-only, so one copy serves all."""
+    n = len(gslrm_expected["xyz"])
+    return Gaussians(
+        xyz=gslrm_expected["xyz"],
+        sh_dc=gslrm_expected["features_dc"],
+        sh_rest=np.zeros((n, 0, 3), np.float32),
+        log_scales=gslrm_expected["scaling_pre"],
+        quats=gslrm_expected["rotation_raw"],
+        opacity_logits=gslrm_expected["opacity_pre"][:, 0],
+    )
 
 
 def _header(path: Path) -> list[str]:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from engine.gaussians import Gaussians
 from engine.io.ply import load_ply, save_ply
 
 CLI_FILTER = {
@@ -17,54 +16,36 @@ CLI_FILTER = {
 }
 
 
-@pytest.fixture(scope="module")
-def expected(conformance_dir):
-    return dict(np.load(conformance_dir / "gslrm" / "expected.npz"))
-
-
-@pytest.fixture(scope="module")
-def reference_set(expected) -> Gaussians:
-    n = len(expected["xyz"])
-    return Gaussians(
-        xyz=expected["xyz"],
-        sh_dc=expected["features_dc"],
-        sh_rest=np.zeros((n, 0, 3), np.float32),
-        log_scales=expected["scaling_pre"],
-        quats=expected["rotation_raw"],
-        opacity_logits=expected["opacity_pre"][:, 0],
-    )
-
-
 @pytest.mark.parametrize("stage", ["opacity", "scaling", "floater", "crop"])
-def test_each_filter_stage_matches_the_reference(expected, reference_set, stage):
-    masks = reference_set.filter_masks(**CLI_FILTER)
-    decided = ~expected["near_threshold"]
-    want = expected[f"keep_after_{stage}"]
+def test_each_filter_stage_matches_the_reference(gslrm_expected, gslrm_expected_gaussians, stage):
+    masks = gslrm_expected_gaussians.filter_masks(**CLI_FILTER)
+    decided = ~gslrm_expected["near_threshold"]
+    want = gslrm_expected[f"keep_after_{stage}"]
     assert np.array_equal(masks[stage][decided], want[decided])
     # the fixture's counts per stage (the near-threshold points happen to agree too)
     assert int(masks[stage].sum()) == int(want.sum())
 
 
-def test_filter_keeps_exactly_the_reference_points(expected, reference_set):
-    kept = reference_set.filter(**CLI_FILTER)
-    decided = ~expected["near_threshold"]
-    ours = reference_set.filter_masks(**CLI_FILTER)["crop"]
-    assert np.array_equal(ours[decided], expected["keep_mask"][decided])
-    assert len(kept) == int(expected["keep_mask"].sum()) == 5083
-    np.testing.assert_array_equal(kept.xyz, expected["xyz"][ours])  # order kept
+def test_filter_keeps_exactly_the_reference_points(gslrm_expected, gslrm_expected_gaussians):
+    kept = gslrm_expected_gaussians.filter(**CLI_FILTER)
+    decided = ~gslrm_expected["near_threshold"]
+    ours = gslrm_expected_gaussians.filter_masks(**CLI_FILTER)["crop"]
+    assert np.array_equal(ours[decided], gslrm_expected["keep_mask"][decided])
+    assert len(kept) == int(gslrm_expected["keep_mask"].sum()) == 5083
+    np.testing.assert_array_equal(kept.xyz, gslrm_expected["xyz"][ours])  # order kept
 
 
-def test_defaults_are_the_cli_values(reference_set):
-    a = reference_set.filter_masks()
-    b = reference_set.filter_masks(**CLI_FILTER)
+def test_defaults_are_the_cli_values(gslrm_expected_gaussians):
+    a = gslrm_expected_gaussians.filter_masks()
+    b = gslrm_expected_gaussians.filter_masks(**CLI_FILTER)
     assert all(np.array_equal(a[k], b[k]) for k in a)
 
 
 def test_save_ply_reproduces_the_reference_file_byte_for_byte(
-    tmp_path, expected, reference_set, conformance_dir
+    tmp_path, gslrm_expected, gslrm_expected_gaussians, conformance_dir
 ):
     out = tmp_path / "gaussians.ply"
-    save_ply(reference_set.subset(expected["keep_mask"]), out)
+    save_ply(gslrm_expected_gaussians.subset(gslrm_expected["keep_mask"]), out)
     assert out.read_bytes() == (conformance_dir / "gslrm" / "expected_filtered.ply").read_bytes()
 
 

@@ -14,20 +14,12 @@ SIZE = 64  # render size: keeps the test fast; the layout is what is checked
 
 
 @pytest.fixture(scope="module")
-def fixture_result(conformance_dir) -> ReconstructionResult:
+def fixture_result(gslrm_expected, gslrm_expected_gaussians, gslrm_inputs) -> ReconstructionResult:
     """A FaceLift-like result: the reference GS-LRM output of the conformance fixture."""
-    exp = np.load(conformance_dir / "gslrm" / "expected.npz")
-    raw = Gaussians(
-        xyz=exp["xyz"],
-        sh_dc=exp["features_dc"],
-        sh_rest=np.zeros((len(exp["xyz"]), 0, 3), np.float32),
-        log_scales=exp["scaling_pre"],
-        quats=exp["rotation_raw"],
-        opacity_logits=exp["opacity_pre"][:, 0],
-    )
-    views = np.load(conformance_dir / "gslrm" / "inputs.npz")["image_u8"][0]
+    raw = gslrm_expected_gaussians
+    views = gslrm_inputs["image_u8"][0]
     return ReconstructionResult(
-        gaussians=raw.subset(exp["keep_mask"]),
+        gaussians=raw.subset(gslrm_expected["keep_mask"]),
         input_image=np.full((512, 512, 3), 200, np.uint8),
         views=views,
         engine="facelift",

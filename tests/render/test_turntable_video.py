@@ -23,18 +23,12 @@ FRAMES = 6
 
 
 @pytest.fixture(scope="module")
-def fixture_gaussians(conformance_dir: Path) -> Gaussians:
+def fixture_gaussians(
+    gslrm_expected: dict[str, np.ndarray], gslrm_expected_gaussians: Gaussians
+) -> Gaussians:
     """The reference GS-LRM output of the conformance fixture, filtered as the CLI does."""
-    d = np.load(conformance_dir / "gslrm" / "expected.npz")
-    g = Gaussians(
-        xyz=d["xyz"],
-        sh_dc=d["features_dc"],
-        sh_rest=np.zeros((len(d["xyz"]), 0, 3), np.float32),
-        log_scales=d["scaling_pre"],
-        quats=d["rotation_raw"],
-        opacity_logits=d["opacity_pre"][:, 0],
-    ).filter()
-    assert len(g) == int(d["keep_mask"].sum()) == 5083
+    g = gslrm_expected_gaussians.filter()
+    assert len(g) == int(gslrm_expected["keep_mask"].sum()) == 5083
     return g
 
 
