@@ -67,6 +67,19 @@ def png16_bytes(rgb16: np.ndarray) -> bytes:
     return raw_png(w, h, 16, 2, body)
 
 
+def save_image(rgb: np.ndarray, path: Path) -> Path:
+    """Writes ``rgb`` (H,W,3) uint8 to ``path`` in the format its suffix names; returns ``path``."""
+    Image.fromarray(rgb).save(path)
+    return path
+
+
+def save_astronaut_jpeg(path: Path, mode: str = "RGB") -> Path:
+    """Writes the astronaut in PIL mode ``mode`` ("RGB", "L", "CMYK") to ``path`` as a JPEG of
+    quality 95; returns ``path``."""
+    Image.fromarray(astronaut()).convert(mode).save(path, format="JPEG", quality=95)
+    return path
+
+
 def jpeg_bytes(rgb: np.ndarray, **kwargs: object) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="JPEG", quality=95, **kwargs)
@@ -126,15 +139,12 @@ def make_folder(folder: Path) -> Path:
 
 
 def make_no_face(folder: Path) -> Path:
-    path = folder / "coffee.png"
-    Image.fromarray(coffee()).save(path)
-    return path
+    return save_image(coffee(), folder / "coffee.png")
 
 
 def make_unreadable(folder: Path) -> Path:
     """A good photo with mode 000 (only stops a process without root's file override)."""
-    path = folder / "locked.png"
-    Image.fromarray(astronaut()).save(path)
+    path = save_image(astronaut(), folder / "locked.png")
     path.chmod(0)
     return path
 
@@ -143,15 +153,11 @@ def make_unreadable(folder: Path) -> Path:
 
 
 def make_astronaut_png(folder: Path) -> Path:
-    path = folder / "astronaut.png"
-    Image.fromarray(astronaut()).save(path)
-    return path
+    return save_image(astronaut(), folder / "astronaut.png")
 
 
 def make_astronaut_jpeg(folder: Path) -> Path:
-    path = folder / "astronaut.jpg"
-    path.write_bytes(jpeg_bytes(astronaut()))
-    return path
+    return save_astronaut_jpeg(folder / "astronaut.jpg")
 
 
 def make_png16(folder: Path) -> Path:
@@ -163,9 +169,7 @@ def make_png16(folder: Path) -> Path:
 
 def make_cmyk_jpeg(folder: Path) -> Path:
     """A CMYK JPEG as print workflows write it (inverted samples + an Adobe APP14 marker)."""
-    path = folder / "print.jpg"
-    Image.fromarray(astronaut()).convert("CMYK").save(path, format="JPEG", quality=95)
-    return path
+    return save_astronaut_jpeg(folder / "print.jpg", "CMYK")
 
 
 def head_mask() -> np.ndarray:
@@ -221,9 +225,7 @@ def make_exif_rotated(folder: Path, orientation: int) -> Path:
 
 
 def make_grayscale(folder: Path) -> Path:
-    path = folder / "gray.jpg"
-    Image.fromarray(astronaut()).convert("L").save(path, format="JPEG", quality=95)
-    return path
+    return save_astronaut_jpeg(folder / "gray.jpg", "L")
 
 
 def three_faces() -> np.ndarray:
@@ -238,9 +240,7 @@ def three_faces() -> np.ndarray:
 
 
 def make_three_faces(folder: Path) -> Path:
-    path = folder / "group.png"
-    Image.fromarray(three_faces()).save(path)
-    return path
+    return save_image(three_faces(), folder / "group.png")
 
 
 CUT_TOP = 90
@@ -249,18 +249,14 @@ CUT_TOP = 90
 
 def make_cut_face(folder: Path) -> Path:
     """The astronaut with the top of the head outside the frame."""
-    path = folder / "tight.png"
-    Image.fromarray(astronaut()[CUT_TOP:]).save(path)
-    return path
+    return save_image(astronaut()[CUT_TOP:], folder / "tight.png")
 
 
 def make_unicode_path(folder: Path) -> Path:
     """The astronaut at ``my photos/Zoë 写真.png`` (a space, a non-ASCII letter, CJK)."""
     sub = folder / "my photos"
     sub.mkdir(exist_ok=True)
-    path = sub / "Zoë 写真.png"
-    Image.fromarray(astronaut()).save(path)
-    return path
+    return save_image(astronaut(), sub / "Zoë 写真.png")
 
 
 @dataclass(frozen=True)
