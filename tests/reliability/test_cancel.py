@@ -10,6 +10,9 @@ Cancels are injected deterministically: a progress callback that cancels on a gi
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
 import numpy as np
 import pytest
 from cancel_cases import (
@@ -33,16 +36,55 @@ def _instant_request() -> ReconstructionRequest:
     return ReconstructionRequest(ASTRONAUT)
 
 
-def _setup(
-    engine: FaceLiftEngine, reference: ReconstructionResult, front_end: bool, monkeypatch: pytest.MonkeyPatch
-) -> ReconstructionRequest:
-    """The request of a case. Cases about diffusion and GS-LRM skip the front end (face search,
-    matting, instant preview: ~1 s a run): they feed the reference's own 512x512 crop with
-    preprocess=False and no preview, which gives the same views and Gaussians."""
-    if front_end:
-        return facelift_request()
-    monkeypatch.setattr(engine, "preview", False)
-    return facelift_request(image=reference.input_image, preprocess=False)
+def _point_ids(points: Sequence[tuple[object, ...]]) -> list[str]:
+    """Test ids of cancel points ``(stage, step, ...)``: "stage-step"."""
+    return [f"{stage}-{step}" for stage, step, *_ in points]
+
+
+@dataclass
+class FaceLiftCase:
+    """One FaceLift cancel case on the module's engine: its request, the log of the work the
+    stages did, and the token the case cancels."""
+
+    engine: FaceLiftEngine
+    reference: ReconstructionResult
+    request: ReconstructionRequest
+    work: WorkLog
+    token: CancelToken = field(default_factory=CancelToken)
+
+    def assert_work_counts(self, limits: dict[str, int]) -> None:
+        """Each work named in ``limits`` ran exactly the number of times given there."""
+        for name, allowed in limits.items():
+            ran = self.work.count(name)
+            assert ran == allowed, f"{name}: ran {ran}x, allowed {allowed}"
+
+    def assert_next_run_is_unchanged(self) -> None:
+        """The same request again (work log cleared, a new token) gives the reference result."""
+        self.work.clear()
+        assert_same_result(self.engine.run(self.request, cancel=CancelToken()), self.reference)
+
+
+FaceLiftCases = Callable[[bool], FaceLiftCase]
+
+
+@pytest.fixture
+def facelift_case(
+    facelift_engine: FaceLiftEngine, facelift_reference: ReconstructionResult, monkeypatch: pytest.MonkeyPatch
+) -> FaceLiftCases:
+    """Factory: facelift_case(front_end) -> a FaceLiftCase. Cases about diffusion and GS-LRM
+    (front_end False) skip the front end (face search, matting, instant preview: ~1 s a run):
+    they feed the reference's own 512x512 crop with preprocess=False and no preview, which gives
+    the same views and Gaussians."""
+
+    def make(front_end: bool) -> FaceLiftCase:
+        if front_end:
+            request = facelift_request()
+        else:
+            monkeypatch.setattr(facelift_engine, "preview", False)
+            request = facelift_request(image=facelift_reference.input_image, preprocess=False)
+        return FaceLiftCase(facelift_engine, facelift_reference, request, WorkLog(monkeypatch))
+
+    return make
 
 
 @pytest.fixture(scope="module")
@@ -69,41 +111,29 @@ FACELIFT_POINTS: list[tuple[str, int, dict[str, int]]] = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("stage", "step", "limits"), FACELIFT_POINTS, ids=[f"{s}-{k}" for s, k, _ in FACELIFT_POINTS]
-)
+@pytest.mark.parametrize(("stage", "step", "limits"), FACELIFT_POINTS, ids=_point_ids(FACELIFT_POINTS))
 def test_facelift_cancel_at_event_then_next_run_is_unchanged(
-    facelift_engine: FaceLiftEngine,
-    facelift_reference: ReconstructionResult,
-    monkeypatch: pytest.MonkeyPatch,
-    stage: str,
-    step: int,
-    limits: dict[str, int],
+    facelift_case: FaceLiftCases, stage: str, step: int, limits: dict[str, int]
 ) -> None:
-    engine = facelift_engine
-    request = _setup(engine, facelift_reference, stage in ("preprocess", "preview"), monkeypatch)
+    case = facelift_case(stage in ("preprocess", "preview"))
+    engine = case.engine
     models_before = (engine._mv, engine._lrm)
     threads_before = engine_threads()
-    work = WorkLog(monkeypatch)
-    token = CancelToken()
-    at = CancelAt(token, stage, step)
+    at = CancelAt(case.token, stage, step)
 
     with pytest.raises(Cancelled):
-        engine.run(request, at, token)
+        engine.run(case.request, at, case.token)
 
     assert at.hit
     assert at.after() == [], f"progress went on after the cancel: {at.after()}"
-    for name, allowed in limits.items():
-        assert work.count(name) == allowed, f"{name}: ran {work.count(name)}x, allowed {allowed}"
+    case.assert_work_counts(limits)
     if stage in ("preprocess", "preview", "diffusion"):
-        assert work.count("gslrm block") == 0  # GS-LRM never starts after an earlier cancel
+        assert case.work.count("gslrm block") == 0  # GS-LRM never starts after an earlier cancel
     _assert_idle(engine, models_before)
     assert engine_threads() <= threads_before
 
-    work.clear()
-    again = engine.run(request, cancel=CancelToken())
-    assert work.count("denoise") == STEPS and work.count("gslrm block") == LAYERS
-    assert_same_result(again, facelift_reference)
+    case.assert_next_run_is_unchanged()
+    assert case.work.count("denoise") == STEPS and case.work.count("gslrm block") == LAYERS
 
 
 def _assert_idle(engine: FaceLiftEngine, models_before: tuple[object, object]) -> None:
@@ -115,44 +145,32 @@ def _assert_idle(engine: FaceLiftEngine, models_before: tuple[object, object]) -
         assert engine._mv is mv_before and engine._mv._comps is not None
 
 
-# Cancels made *inside* a stage's work (not on a progress event): the stage's own checks stop it.
-INSIDE_POINTS: list[tuple[str, int, dict[str, int]]] = [
-    ("face search", 1, {"matting": 0, "instant": 0}),
-    ("matting", 1, {"instant": 0, "encode": 0}),
-    ("instant", 1, {"encode": 0}),  # the instant preview
-    ("encode", 1, {"denoise": 0, "decode": 0}),
-    ("gslrm block", 1, {"gslrm block": 1, "gslrm heads": 0}),
-]
+# Cancels made *inside* a stage's work (not on a progress event), during its first call: the
+# stage's own checks stop it. {work name: {work name: calls allowed}}
+INSIDE_POINTS: dict[str, dict[str, int]] = {
+    "face search": {"matting": 0, "instant": 0},
+    "matting": {"instant": 0, "encode": 0},
+    "instant": {"encode": 0},  # the instant preview
+    "encode": {"denoise": 0, "decode": 0},
+    "gslrm block": {"gslrm block": 1, "gslrm heads": 0},
+}
 
 
-@pytest.mark.parametrize(
-    ("work_name", "nth", "limits"), INSIDE_POINTS, ids=[f"{w}-{n}" for w, n, _ in INSIDE_POINTS]
-)
+@pytest.mark.parametrize(("work_name", "limits"), INSIDE_POINTS.items(), ids=list(INSIDE_POINTS))
 def test_facelift_cancel_inside_a_stage_stops_before_the_next_unit_of_work(
-    facelift_engine: FaceLiftEngine,
-    facelift_reference: ReconstructionResult,
-    monkeypatch: pytest.MonkeyPatch,
-    work_name: str,
-    nth: int,
-    limits: dict[str, int],
+    facelift_case: FaceLiftCases, work_name: str, limits: dict[str, int]
 ) -> None:
-    engine = facelift_engine
-    front_end = work_name in ("face search", "matting", "instant")
-    request = _setup(engine, facelift_reference, front_end, monkeypatch)
-    work = WorkLog(monkeypatch)
-    token = CancelToken()
-    work.on[work_name] = cancel_during(token, nth)
+    case = facelift_case(work_name in ("face search", "matting", "instant"))
+    case.work.on[work_name] = cancel_during(case.token, 1)
     events: list[tuple[str, int]] = []
 
     with pytest.raises(Cancelled):
-        engine.run(request, lambda e: events.append((e.stage, e.step)), token)
+        case.engine.run(case.request, lambda e: events.append((e.stage, e.step)), case.token)
 
-    for name, allowed in limits.items():
-        assert work.count(name) == allowed, f"{name}: ran {work.count(name)}x, allowed {allowed}"
+    case.assert_work_counts(limits)
     if work_name != "gslrm block":
-        assert work.count("gslrm block") == 0 and not any(stage == "gslrm" for stage, _ in events)
-    work.clear()
-    assert_same_result(engine.run(request), facelift_reference)
+        assert case.work.count("gslrm block") == 0 and not any(stage == "gslrm" for stage, _ in events)
+    case.assert_next_run_is_unchanged()
 
 
 def test_gslrm_checks_cancel_between_every_layer_of_a_deep_model() -> None:
@@ -204,7 +222,7 @@ def test_gslrm_checks_cancel_between_every_layer_of_a_deep_model() -> None:
 INSTANT_POINTS: list[tuple[str, int]] = [("preprocess", 0), *[("instant", k) for k in range(6)]]
 
 
-@pytest.mark.parametrize(("stage", "step"), INSTANT_POINTS, ids=[f"{s}-{k}" for s, k in INSTANT_POINTS])
+@pytest.mark.parametrize(("stage", "step"), INSTANT_POINTS, ids=_point_ids(INSTANT_POINTS))
 def test_instant_cancel_at_each_stage_then_next_run_is_unchanged(
     instant_engine: InstantEngine,
     instant_reference: ReconstructionResult,
