@@ -16,13 +16,6 @@ from engine.cli import main
 FAST = ["--steps", "2", "--size", "16", "--frames", "0"]
 
 
-@pytest.fixture()
-def no_weights(tmp_path, monkeypatch):
-    monkeypatch.delenv("FACELIFT_WEIGHTS", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-
-
 def _errors(err: str) -> list[str]:
     return [ln for ln in err.splitlines() if ln.startswith("facelift: error:")]
 

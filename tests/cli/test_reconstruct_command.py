@@ -27,14 +27,6 @@ FAST = ["--steps", "3", "--size", "64"]  # the machine is small: few diffusion s
 INSTANT_SET = [".facelift-complete.json", "gaussians.ply", "input.png", "output.png", "turntable.mp4"]
 
 
-@pytest.fixture()
-def no_weights(tmp_path, monkeypatch):
-    """No FaceLift weights anywhere: FACELIFT_WEIGHTS unset, empty HOME / XDG_DATA_HOME."""
-    monkeypatch.delenv("FACELIFT_WEIGHTS", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-
-
 def _names(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir())
 

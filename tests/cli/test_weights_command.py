@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
-
 from engine.cli import main
 
 
-@pytest.fixture()
-def clean_env(tmp_path, monkeypatch):
-    monkeypatch.delenv("FACELIFT_WEIGHTS", raising=False)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
-
-
-def test_where_lists_search_order_and_the_folder_used(clean_env, conformance_dir, capsys):
+def test_where_lists_search_order_and_the_folder_used(no_weights, conformance_dir, capsys):
     assert main(["weights", "where", "--dir", str(conformance_dir)]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
@@ -27,7 +18,7 @@ def test_where_lists_search_order_and_the_folder_used(clean_env, conformance_dir
     assert "non-commercial" in out
 
 
-def test_where_without_weights_says_instant(clean_env, capsys):
+def test_where_without_weights_says_instant(no_weights, capsys):
     assert main(["weights", "where"]) == 0
     out = capsys.readouterr().out
     assert "instant engine" in out and "facelift-desktop/weights" in out
