@@ -106,17 +106,8 @@ def _subject_box(image: np.ndarray) -> tuple[float, float, float, float]:
 def test_object_framing_reconstructs_a_non_face_subject(tmp_path, conformance_dir, no_face_detection, capsys):
     photo = make_subject(tmp_path / "mouse.png")
     out = tmp_path / "out"
-    argv = [
-        "reconstruct",
-        str(photo),
-        "-o",
-        str(out),
-        "--weights",
-        str(conformance_dir),
-        "--framing",
-        "object",
-    ]
-    assert main([*argv, "--device", "cpu", *FAST]) == 0, capsys.readouterr().err
+    argv = ["reconstruct", str(photo), "-o", str(out), "--weights", str(conformance_dir)]
+    assert main([*argv, "--framing", "object", "--device", "cpu", *FAST]) == 0, capsys.readouterr().err
     image = np.asarray(Image.open(out / "mouse" / "input.png").convert("RGB"))
     x0, y0, x1, y1 = _subject_box(image)
     assert abs(max(x1 - x0, y1 - y0) - 0.6 * 512) <= 0.02 * 0.6 * 512

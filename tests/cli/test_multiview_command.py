@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,13 +23,16 @@ def _close(a: np.ndarray, b: np.ndarray) -> None:
     assert diff.max() <= 1 and (diff > 0).mean() <= 0.001
 
 
+def _multiview(run_dir: Path, out: Path, weights: Path, *options: str) -> int:
+    """``facelift multiview`` on the conformance run's input.png, writing to ``out``, with the
+    weights folder ``weights``, the extra ``options`` and no preprocessing; its exit code."""
+    argv = ["multiview", str(run_dir / "input.png"), "-o", str(out), "--weights", str(weights)]
+    return main([*argv, *options, "--no-preprocess"])
+
+
 def test_multiview_command_writes_all_views(conformance_dir, run_dir, expected_views, tmp_path) -> None:
     out = tmp_path / "out"
-    code = main(
-        ["multiview", str(run_dir / "input.png"), "-o", str(out), "--weights", str(conformance_dir),
-         "--steps", "3", "--no-preprocess"]
-    )  # fmt: skip
-    assert code == 0
+    assert _multiview(run_dir, out, conformance_dir, "--steps", "3") == 0
     assert sorted(p.name for p in out.iterdir()) == sorted(
         [f"{n}.png" for n in VIEW_FILES] + ["multiview.png"]
     )
@@ -55,11 +59,7 @@ def test_cancelled_command_writes_nothing(conformance_dir, run_dir, tmp_path, mo
 
     monkeypatch.setattr(mvpipe.MultiViewDiffusion, "generate", generate_then_cancel)
     out = tmp_path / "out"
-    code = main(
-        ["multiview", str(run_dir / "input.png"), "-o", str(out), "--weights", str(conformance_dir),
-         "--steps", "3", "--no-preprocess"]
-    )  # fmt: skip
-    assert code == Cancelled.exit_code
+    assert _multiview(run_dir, out, conformance_dir, "--steps", "3") == Cancelled.exit_code
     assert not out.exists() or list(out.iterdir()) == []
     assert "cancelled" in capsys.readouterr().err
 
@@ -68,10 +68,7 @@ def test_command_errors_are_one_line(conformance_dir, run_dir, tmp_path, capsys)
     broken = tmp_path / "w"
     shutil.copytree(conformance_dir / "mvdiffusion", broken / "mvdiffusion")
     shutil.rmtree(broken / "mvdiffusion" / "pipeckpts" / "scheduler")
-    code = main(
-        ["multiview", str(run_dir / "input.png"), "-o", str(tmp_path / "o"), "--weights", str(broken),
-         "--no-preprocess"]
-    )  # fmt: skip
+    code = _multiview(run_dir, tmp_path / "o", broken)
     err = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(err) == 1
     assert str(broken / "mvdiffusion" / "pipeckpts" / "scheduler") in err[0]
@@ -83,11 +80,7 @@ def test_fast_sampler_takes_its_own_steps_and_gives_other_views(
     conformance_dir, run_dir, expected_views, tmp_path, capsys
 ) -> None:
     out = tmp_path / "out"
-    code = main(
-        ["multiview", str(run_dir / "input.png"), "-o", str(out), "--weights", str(conformance_dir),
-         "--sampler", "fast", "--no-preprocess"]
-    )  # fmt: skip
-    assert code == 0
+    assert _multiview(run_dir, out, conformance_dir, "--sampler", "fast") == 0
     assert "denoising step 20/20" in capsys.readouterr().err  # the fast sampler's own 20 steps
     views = np.stack([np.asarray(Image.open(out / f"{n}.png")) for n in VIEW_FILES])
     assert np.abs(views.astype(int) - expected_views.astype(int)).mean() > 1.0, "not the reference's views"
