@@ -11,63 +11,45 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
 
-from engine.api import Cancelled, CancelToken, InputError, ProgressEvent
+from engine.api import Cancelled, InputError, ProgressEvent
 from engine.mvdiffusion.loading import load_components
 from engine.mvdiffusion.pipeline import MultiViewDiffusion
 from engine.mvdiffusion.sampler import fast_scheduler, sample_views
 
 
-@pytest.fixture(scope="module")
-def image(conformance_dir: Path) -> np.ndarray:
-    return np.asarray(
-        Image.open(conformance_dir / "mvdiffusion" / "pipeline_run" / "input.png").convert("RGB")
-    )
-
-
-@pytest.fixture(scope="module")
-def mvd(conformance_dir: Path) -> MultiViewDiffusion:
-    return MultiViewDiffusion.from_weights(conformance_dir, device="cpu")
-
-
-def test_fast_sampler_runs_end_to_end_with_progress(mvd: MultiViewDiffusion, image: np.ndarray) -> None:
+def test_fast_sampler_runs_end_to_end_with_progress(mvd: MultiViewDiffusion, input_image: np.ndarray) -> None:
     events: list[ProgressEvent] = []
-    views = mvd.generate(image, num_steps=20, sampler="fast", on_progress=events.append)
+    views = mvd.generate(input_image, num_steps=20, sampler="fast", on_progress=events.append)
     assert views.shape == (6, 64, 64, 3) and views.dtype == np.uint8
     assert [(e.stage, e.step, e.total) for e in events] == [("diffusion", k, 20) for k in range(21)]
     assert events[-1].message == "denoising step 20/20"
-    again = mvd.generate(image, num_steps=20, sampler="fast")
+    again = mvd.generate(input_image, num_steps=20, sampler="fast")
     assert np.array_equal(views, again), "same seed, same views"
-    other = mvd.generate(image, num_steps=20, sampler="fast", seed=5)
+    other = mvd.generate(input_image, num_steps=20, sampler="fast", seed=5)
     assert not np.array_equal(views, other)
-    reference = mvd.generate(image, num_steps=20)
+    reference = mvd.generate(input_image, num_steps=20)
     assert np.abs(views.astype(int) - reference.astype(int)).mean() > 1.0, "not the reference's views"
 
 
-def test_fast_sampler_cancels_between_steps(mvd: MultiViewDiffusion, image: np.ndarray) -> None:
-    token = CancelToken()
-    seen: list[int] = []
-
-    def progress(event: ProgressEvent) -> None:
-        seen.append(event.step)
-        if event.step == 5:
-            token.cancel()
-
+def test_fast_sampler_cancels_between_steps(
+    mvd: MultiViewDiffusion, input_image: np.ndarray, cancel_at_step
+) -> None:
+    progress = cancel_at_step(5)
     with pytest.raises(Cancelled):
-        mvd.generate(image, num_steps=20, sampler="fast", on_progress=progress, cancel=token)
-    assert seen == list(range(6)), "no step after the cancel"
+        mvd.generate(input_image, num_steps=20, sampler="fast", on_progress=progress, cancel=progress.token)
+    assert progress.steps == list(range(6)), "no step after the cancel"
 
 
-def test_unknown_sampler_is_a_one_line_input_error(mvd: MultiViewDiffusion, image: np.ndarray) -> None:
+def test_unknown_sampler_is_a_one_line_input_error(mvd: MultiViewDiffusion, input_image: np.ndarray) -> None:
     with pytest.raises(InputError, match="unknown sampler 'ddpm'; choose reference, fast"):
-        mvd.generate(image, num_steps=2, sampler="ddpm")
+        mvd.generate(input_image, num_steps=2, sampler="ddpm")
 
 
-def test_fast_sampler_draws_only_the_condition_and_initial_noise(conformance_dir: Path, image) -> None:
+def test_fast_sampler_draws_only_the_condition_and_initial_noise(conformance_dir: Path, input_image) -> None:
     comps = load_components(conformance_dir)
     trace: dict = {}
-    sample_views(comps, image, num_steps=4, sampler="fast", trace=trace)
+    sample_views(comps, input_image, num_steps=4, sampler="fast", trace=trace)
     assert list(trace["rng"]) == ["image_embed_noise", "initial_latents"]
     assert int(trace["timesteps"][0]) == 999, "trailing timesteps start from pure noise"
 
@@ -79,15 +61,15 @@ def _final_latents(comps, image, **kwargs) -> torch.Tensor:
 
 
 def test_fast_sampler_solves_the_ddim_ode_better_than_ddim_at_equal_steps(
-    conformance_dir: Path, image
+    conformance_dir: Path, input_image
 ) -> None:
     comps = load_components(conformance_dir)
     # DDIM with eta 0 on the same (trailing) timesteps follows the probability-flow ODE.
     ode = dataclasses.replace(comps, scheduler=fast_ddim(comps.scheduler.config))
-    solution = _final_latents(ode, image, num_steps=100, eta=0.0)
-    ddim20 = (_final_latents(ode, image, num_steps=20, eta=0.0) - solution).abs().max()
-    fast10 = (_final_latents(comps, image, num_steps=10, sampler="fast") - solution).abs().max()
-    fast20 = (_final_latents(comps, image, num_steps=20, sampler="fast") - solution).abs().max()
+    solution = _final_latents(ode, input_image, num_steps=100, eta=0.0)
+    ddim20 = (_final_latents(ode, input_image, num_steps=20, eta=0.0) - solution).abs().max()
+    fast10 = (_final_latents(comps, input_image, num_steps=10, sampler="fast") - solution).abs().max()
+    fast20 = (_final_latents(comps, input_image, num_steps=20, sampler="fast") - solution).abs().max()
     assert fast20 < fast10, "more steps, closer to the solution"
     assert fast20 < 0.6 * ddim20, (float(fast20), float(ddim20))
 

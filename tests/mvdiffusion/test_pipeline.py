@@ -15,16 +15,6 @@ from engine.mvdiffusion.pipeline import MultiViewDiffusion
 VIEW_FILES = ["front", "front_right", "right", "back", "left", "front_left"]
 
 
-@pytest.fixture(scope="module")
-def mvd(conformance_dir: Path) -> MultiViewDiffusion:
-    return MultiViewDiffusion.from_weights(conformance_dir, device="cpu")
-
-
-@pytest.fixture(scope="module")
-def input_image(run_dir: Path) -> np.ndarray:
-    return np.asarray(Image.open(run_dir / "input.png").convert("RGB"))
-
-
 def _close(a: np.ndarray, b: np.ndarray) -> None:
     diff = np.abs(a.astype(int) - b.astype(int))
     assert diff.max() <= 1 and (diff > 0).mean() <= 0.001
@@ -39,24 +29,17 @@ def test_generate_reproduces_the_reference_and_reports_every_step(mvd, input_ima
 
 
 def test_cancel_stops_within_one_step_skips_decode_and_leaves_no_trace(
-    mvd, conformance_dir, input_image, monkeypatch
+    mvd, conformance_dir, input_image, monkeypatch, cancel_at_step
 ) -> None:
     from engine.mvdiffusion import sampler
 
     decodes = []
     real_decode = sampler.decode
     monkeypatch.setattr(sampler, "decode", lambda *a, **k: decodes.append(1) or real_decode(*a, **k))
-    token = CancelToken()
-    steps: list[int] = []
-
-    def on_progress(event: ProgressEvent) -> None:
-        steps.append(event.step)
-        if event.step == 2:
-            token.cancel()
-
+    progress = cancel_at_step(2)
     with pytest.raises(Cancelled):
-        mvd.generate(input_image, num_steps=4, on_progress=on_progress, cancel=token)
-    assert steps == [0, 1, 2] and decodes == []
+        mvd.generate(input_image, num_steps=4, on_progress=progress, cancel=progress.token)
+    assert progress.steps == [0, 1, 2] and decodes == []
 
     # The same request afterwards (new token) equals an uncancelled run.
     again = mvd.generate(input_image, num_steps=4, cancel=CancelToken())
