@@ -19,10 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from engine.gaussians import Gaussians
-from engine.io.ply import load_ply, save_ply
+from ply_vertices import fill_splat_fields  # noqa: E402
+
+from engine.gaussians import Gaussians  # noqa: E402
+from engine.io.ply import load_ply, save_ply  # noqa: E402
 
 REFERENCE_SECONDS_PER_GAUSSIAN = 4.0 / 500_000
 
@@ -60,17 +64,10 @@ def plyfile_write(g: Gaussians, path: Path) -> None:
     names += ["opacity", "scale_0", "scale_1", "scale_2", "rot_0", "rot_1", "rot_2", "rot_3"]
     dtype = [(n, "u1" if n in ("red", "green", "blue") else "f4") for n in names]
     el = np.zeros(len(g), dtype=dtype)
+    fill_splat_fields(el, g)
     rgb = colour_bytes(g.sh_dc)
-    for i, axis in enumerate("xyz"):
-        el[axis] = g.xyz[:, i]
     for i, c in enumerate(("red", "green", "blue")):
         el[c] = rgb[:, i]
-    for i in range(3):
-        el[f"f_dc_{i}"] = g.sh_dc[:, i]
-        el[f"scale_{i}"] = g.log_scales[:, i]
-    for i in range(4):
-        el[f"rot_{i}"] = g.quats[:, i]
-    el["opacity"] = g.opacity_logits
     PlyData([PlyElement.describe(el, "vertex")]).write(str(path))
 
 

@@ -21,6 +21,7 @@ from hostile_ply import (  # tests/hostile_ply.py, shared with tests/reliability
     huge_count,
     write_case,
 )
+from ply_vertices import fill_splat_fields
 from plyfile import PlyData, PlyElement
 
 from engine.api import InputError, OutputError
@@ -269,18 +270,8 @@ def test_our_files_read_back_with_plyfile(tmp_path):
 def test_element_before_vertex_is_skipped(tmp_path):
     g = random_gaussians(4, 0)
     meta = np.array([(1.5, 7)], dtype=[("a", "f8"), ("b", "i2")])
-    v = np.empty(
-        4,
-        dtype=[(n, "f4") for n in SPLAT_PROPS],
-    )
-    for i, a in enumerate("xyz"):
-        v[a] = g.xyz[:, i]
-    for i in range(3):
-        v[f"f_dc_{i}"] = g.sh_dc[:, i]
-        v[f"scale_{i}"] = g.log_scales[:, i]
-    for i in range(4):
-        v[f"rot_{i}"] = g.quats[:, i]
-    v["opacity"] = g.opacity_logits
+    v = np.empty(4, dtype=[(n, "f4") for n in SPLAT_PROPS])
+    fill_splat_fields(v, g)
     for text in (False, True):
         path = tmp_path / f"meta{text}.ply"
         PlyData([PlyElement.describe(meta, "meta"), PlyElement.describe(v, "vertex")], text=text).write(
