@@ -2,13 +2,14 @@
 
 Usage: python bench/batch.py [--photos 6] [--workers 2] [--engine instant] [--frames 0]
 
-Makes N different photos from the astronaut sample (shifted crops, mirrored, brightened), then
-runs the real command line twice in fresh processes on the same photos: serially, and with
-``--ray --ray-workers W`` (a local Ray instance the command starts itself, W workers of one CPU
-each). Prints, per run: wall time of the whole command (Python start, Ray start, model loads
-included), the batch's own wall time from its --report, photos per minute from that, and the
-model loads each worker reported (1 = each worker loaded the models once). Also checks that
-both runs wrote byte-identical gaussians.ply files.
+Makes N different photos from the astronaut sample (shifted crops, mirrored, brightened: the
+batch tests' photos, tests/batch_photos.py), then runs the real command line twice in fresh
+processes on the same photos: serially, and with ``--ray --ray-workers W`` (a local Ray instance
+the command starts itself, W workers of one CPU each). Prints, per run: wall time of the whole
+command (Python start, Ray start, model loads included), the batch's own wall time from its
+--report, photos per minute from that, and the model loads each worker reported (1 = each
+worker loaded the models once). Also checks that both runs wrote byte-identical gaussians.ply
+files.
 """
 
 from __future__ import annotations
@@ -22,26 +23,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO / "resources" / "samples" / "astronaut.png"
+sys.path.insert(0, str(REPO / "tests"))
 
-
-def make_photos(folder: Path, n: int) -> list[Path]:
-    """``n`` distinct photos of the sample in ``folder``."""
-    folder.mkdir(parents=True, exist_ok=True)
-    src = np.asarray(Image.open(SAMPLE).convert("RGB"), dtype=np.float32)
-    h, w = src.shape[:2]
-    out = []
-    for i in range(n):
-        crop = src[4 * i : h - 4 * (n - i), 6 * i : w - 6 * (n - i)]
-        crop = crop[:, ::-1] if i % 2 else crop
-        path = folder / f"photo{i:03d}.png"
-        Image.fromarray(np.clip(crop * (0.9 + 0.2 * i / max(n, 1)), 0, 255).astype(np.uint8)).save(path)
-        out.append(path)
-    return out
+from batch_photos import write_photos  # noqa: E402
 
 
 def run_batch(photos: Path, out: Path, extra: list[str], engine: str, frames: int) -> dict[str, object]:
@@ -69,7 +54,7 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory(prefix="facelift-bench-batch-") as tmp:
         root = Path(tmp)
-        make_photos(root / "photos", args.photos)
+        write_photos(root / "photos", args.photos)
         runs = {
             "serial": run_batch(root / "photos", root / "serial", [], args.engine, args.frames),
             f"--ray, {args.workers} workers": run_batch(
