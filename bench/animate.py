@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from table import Column, print_table  # bench/table.py
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -79,11 +80,15 @@ def main() -> int:
         )
         rows.append((n, t_bind, t_deform, t_prep, t_render, len(rig.bound)))
     print(f"fit the 478 landmarks to the head (mediapipe + one 512 px depth render): {t_fit:.3f} s")
-    print(
-        f"{'Gaussians':>10} {'bind (once)':>12} {'deform/frame':>13} {'upload/frame':>13} {'render 512/frame':>17} {'face-bound':>11}"
-    )
-    for n, b, d, p, r, m in rows:
-        print(f"{n:>10,} {b:>11.3f}s {d:>12.3f}s {p:>12.3f}s {r:>16.3f}s {m:>11,}")
+    columns = [
+        Column("Gaussians", 10, ","),
+        Column("bind (once)", 12, ".3f", "s"),
+        Column("deform/frame", 13, ".3f", "s"),
+        Column("upload/frame", 13, ".3f", "s"),
+        Column("render 512/frame", 17, ".3f", "s"),
+        Column("face-bound", 11, ","),
+    ]
+    print_table(columns, rows)
     return 0
 
 

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from table import Column, print_table  # bench/table.py
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -72,11 +73,15 @@ def main() -> int:
         ]
         Image.fromarray(np.concatenate(small, axis=0)).save(args.sheets / "all.png")
     print()
-    print(
-        f"{'portrait':<20} {'front PSNR':>10} {'min cover':>10} {'needles':>8} {'Gaussians':>10} {'seconds':>8}"
-    )
-    for name, psnr, cover, needles, n, sec in rows:
-        print(f"{name:<20} {psnr:8.2f}dB {100 * cover:9.2f}% {needles:8.4f} {n:>10,} {sec:8.2f}")
+    columns = [
+        Column("portrait", 20, align="<"),
+        Column("front PSNR", 10, ".2f", "dB"),
+        Column("min cover", 10, ".2f", "%"),
+        Column("needles", 8, ".4f"),
+        Column("Gaussians", 10, ","),
+        Column("seconds", 8, ".2f"),
+    ]
+    print_table(columns, [(name, psnr, 100 * cover, *rest) for name, psnr, cover, *rest in rows])
     return 0
 
 
