@@ -11,6 +11,7 @@ CPU time mostly the work itself, so its ratio is the steadier one under load.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -77,6 +79,18 @@ def child_result(impl: str, seconds: float, cpu_seconds: float, out: Any, ops: d
             "profile": ops,
         }
     )
+
+
+def add_compare_arguments(parser: argparse.ArgumentParser, model: str) -> None:
+    """The flags every ``--compare`` bench shares: the checkout to time ``model`` against, the
+    number of runs, profiling, warm-up, and the hidden flag its child processes run with."""
+    parser.add_argument(
+        "--compare", type=Path, metavar="CHECKOUT", help=f"time FaceLift's own {model} beside ours"
+    )
+    parser.add_argument("--runs", type=int, default=3, help="runs of each implementation (--compare)")
+    parser.add_argument("--profile", action="store_true", help="operator profile of one call (--compare)")
+    parser.add_argument("--no-warmup", action="store_true", help="time the first call (--compare)")
+    parser.add_argument("--compare-child", choices=("ours", "ref"), help=argparse.SUPPRESS)
 
 
 def child_command(script: str, args: Any, impl: str, model_args: list[str]) -> list[str]:

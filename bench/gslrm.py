@@ -182,19 +182,16 @@ def compare(args: argparse.Namespace) -> int:
 
 
 def main() -> int:
+    from compare import add_compare_arguments
+    from table import ruled
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
     parser.add_argument("--child", choices=list(CASES), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--compare", type=Path, metavar="CHECKOUT", help="time FaceLift's own trunk beside ours"
-    )
-    parser.add_argument("--runs", type=int, default=3, help="runs of each implementation (--compare)")
+    add_compare_arguments(parser, "trunk")
     parser.add_argument("--size", type=int, default=256, help="view size in px (--compare)")
     parser.add_argument("--layers", type=int, default=24, help="transformer blocks (--compare)")
-    parser.add_argument("--profile", action="store_true", help="operator profile of one call (--compare)")
-    parser.add_argument("--no-warmup", action="store_true", help="time the first call (--compare)")
-    parser.add_argument("--compare-child", choices=("ours", "ref"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.compare_child:
         sys.path.insert(0, str(REPO))
@@ -223,14 +220,17 @@ def main() -> int:
         f"{'case':<20} {'views':>9} {'d/layers':>9} {'Gaussians':>10} {'load s':>7} {'forward s':>10} "
         f"{'weights MB':>11} {'peak RSS MB':>12} {'peak-before MB':>15} {'threads':>7}"
     )
-    print(header)
-    print("-" * len(header))
-    for r in rows:
-        print(
-            f"{r['case']:<20} {('6x' + str(r['size']) + '^2') if r['size'] else '-':>9} {str(r['d']) + '/' + str(r['layers']):>9} "
-            f"{r['gaussians']:>10,} {r['load_s']:>7.1f} {r['forward_s']:>10.2f} {r['weights_mb']:>11.0f} "
-            f"{r['peak_mb']:>12.0f} {r['peak_mb'] - r['rss_before_mb']:>15.0f} {r['threads']:>7}"
+    print(
+        ruled(
+            header,
+            (
+                f"{r['case']:<20} {('6x' + str(r['size']) + '^2') if r['size'] else '-':>9} {str(r['d']) + '/' + str(r['layers']):>9} "
+                f"{r['gaussians']:>10,} {r['load_s']:>7.1f} {r['forward_s']:>10.2f} {r['weights_mb']:>11.0f} "
+                f"{r['peak_mb']:>12.0f} {r['peak_mb'] - r['rss_before_mb']:>15.0f} {r['threads']:>7}"
+                for r in rows
+            ),
         )
+    )
     return 0
 
 

@@ -60,7 +60,7 @@ def main() -> int:
         warm = np.full((64, 64, 3), 255, np.uint8)
         mpg.detect_faces(warm, 0), mpg.detect_faces(warm, 1), mpg.face_mesh(warm), mpg.segment_person(warm)
         rows = [("mediapipe graphs (once per process)", *clock.lap())]
-        InstantReconstructor().run_head(preprocess_photo(data.astronaut())).mesh.to_trimesh()
+        InstantReconstructor().reconstruct(preprocess_photo(data.astronaut())).mesh.to_trimesh()
         rows.append(("first run's imports + 512 px warm-up (once)", *clock.lap()))
 
         start = Clock()
@@ -76,7 +76,7 @@ def main() -> int:
             marks.append((event.message, time.perf_counter(), time.process_time()))
 
         instant = Clock()
-        head = InstantReconstructor().run_head(prepared, on_progress=on_progress)
+        head = InstantReconstructor().reconstruct(prepared, on_progress=on_progress)
         mesh = head.mesh.to_trimesh()  # what the engine hands over with the result
         end_wall, end_cpu = time.perf_counter(), time.process_time()
         gaussians = head.gaussians

@@ -46,7 +46,7 @@ def main() -> int:
     for f in files:
         prepared = preprocess_photo(load_photo(f))
         t = time.perf_counter()
-        head = recon.run(prepared)
+        head = recon.reconstruct(prepared).gaussians
         sec = time.perf_counter() - t
         prep, backend = prepare(head)
         views = [render(prep, cams.c2w[i], cams.fxfycxcy[i], 512, 512, backend=backend) for i in range(6)]

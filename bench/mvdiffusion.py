@@ -215,6 +215,9 @@ def _child(case: str, steps: int, threads: int | None) -> dict[str, float | str]
 
 
 def main() -> int:
+    from compare import add_compare_arguments
+    from table import ruled
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -222,18 +225,12 @@ def main() -> int:
     parser.add_argument("--full", action="store_true", help="also run one step of the full-size UNet")
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--child", choices=("tiny", "full"), help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--compare", type=Path, metavar="CHECKOUT", help="time FaceLift's own UNet beside ours"
-    )
-    parser.add_argument("--runs", type=int, default=3, help="runs of each implementation (--compare)")
+    add_compare_arguments(parser, "UNet")
     parser.add_argument("--latents", type=int, default=64, help="latent size (--compare; 64 = 512x512)")
     parser.add_argument(
         "--batch", type=int, default=12, help="batch (--compare; 12 = 2 CFG halves x 6 views)"
     )
     parser.add_argument("--layers-per-block", type=int, default=2, help="UNet depth (--compare; released: 2)")
-    parser.add_argument("--profile", action="store_true", help="operator profile of one call (--compare)")
-    parser.add_argument("--no-warmup", action="store_true", help="time the first call (--compare)")
-    parser.add_argument("--compare-child", choices=("ours", "ref"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.compare_child:
         sys.path.insert(0, str(REPO))
@@ -260,13 +257,12 @@ def main() -> int:
     if args.full:
         rows.append(_child("full", args.steps, args.threads))
     head = f"{'case':<72} {'thr':>3} {'load/build s':>12} {'s/step':>9} {'RSS before MB':>13} {'peak RSS MB':>11}"
-    print(head)
-    print("-" * len(head))
-    for r in rows:
-        print(
-            f"{r['case']:<72} {r['threads']:>3} {r['load_s']:>12.2f} {r['step_s']:>9.3f} "
-            f"{r['rss_before_mb']:>13.0f} {r['peak_rss_mb']:>11.0f}"
-        )
+    lines = (
+        f"{r['case']:<72} {r['threads']:>3} {r['load_s']:>12.2f} {r['step_s']:>9.3f} "
+        f"{r['rss_before_mb']:>13.0f} {r['peak_rss_mb']:>11.0f}"
+        for r in rows
+    )
+    print(ruled(head, lines))
     return 0
 
 

@@ -76,10 +76,10 @@ class PhaseReport:
 
     name: str
     start: Sample
-    warm: Sample | None = None
-    end: Sample | None = None
     run_seconds: list[float] = field(default_factory=list)
     rss_trace: list[int] = field(default_factory=list)  # RSS after every run
+    warm: Sample | None = None
+    end: Sample | None = None
 
     @property
     def growth_mb(self) -> float:
@@ -298,7 +298,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--facelift-weights",
         type=Path,
-        default=None,
         help="also soak the FaceLift engine on these (small) weights, e.g. the conformance fixtures",
     )
     parser.add_argument("--runs-facelift", type=int, default=20, help="FaceLift runs (default 20)")

@@ -1,7 +1,7 @@
 """Fixed-width summary tables for the bench scripts: a header row of column titles, then one row
 per measurement, each cell as wide as its title's column.
 
-Imported by name (``from table import Column, print_table``): a bench script run as
+Imported by name (``from table import Column, print_table, ruled``): a bench script run as
 ``python bench/NAME.py`` has bench/ first on sys.path.
 """
 
@@ -35,3 +35,8 @@ def print_table(columns: Sequence[Column], rows: Iterable[Sequence[object]]) -> 
     print(" ".join(c.header() for c in columns))
     for row in rows:
         print(" ".join(c.cell(v) for c, v in zip(columns, row, strict=True)))
+
+
+def ruled(header: str, rows: Iterable[str]) -> str:
+    """``header``, a rule of dashes as wide, then one line per row (rows formatted to match)."""
+    return "\n".join([header, "-" * len(header), *rows])

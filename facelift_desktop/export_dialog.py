@@ -94,8 +94,7 @@ class ExportDialog(QDialog):
         kind: str = "ply",
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Export")
+        super().__init__(parent, windowTitle="Export")
         self.subject = subject
         self.settings = settings
         self.format = QComboBox()

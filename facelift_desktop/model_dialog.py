@@ -46,8 +46,7 @@ class ModelsDialog(QDialog):
         on_changed: Callable[[], None],
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Models")
+        super().__init__(parent, windowTitle="Models")
         self.settings = settings
         self.released = released
         self.on_changed = on_changed

@@ -127,7 +127,7 @@ def _step_instant(ctx: _Context) -> str:
 
     photo = load_photo(resources_dir() / SAMPLE)
     prepared = preprocess_photo(photo, auto_crop=True)
-    gaussians = InstantReconstructor().run(prepared)
+    gaussians = InstantReconstructor().reconstruct(prepared).gaussians
     if len(gaussians) == 0:
         raise SelfTestFailure("the instant engine returned no Gaussians for the sample photo")
     ctx.data["gaussians"] = gaussians

@@ -483,8 +483,8 @@ class GaussianViewer(ViewControls, FramePlayback):
         if self._closed:
             return
         self._closed = True
-        self._poll.stop()
-        self._still.stop()
+        for timer in (self._poll, self._still):
+            timer.stop()
         self._stop_progressive()
         self._sorter.close()
         self.stats_listeners.clear()

@@ -17,7 +17,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--weights",
         type=Path,
-        default=None,
         help="the weights folder to verify (default: where the app looks)",
     )
     parser.add_argument(

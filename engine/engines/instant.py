@@ -48,7 +48,7 @@ class InstantEngine(Engine):
 
     def _head(self, prepared: Prepared, on_progress: ProgressCallback, cancel: CancelToken) -> InstantHead:
         with oom_guard("building the instant head", device="cpu"):
-            return self._reconstructor().run_head(prepared, on_progress=on_progress, cancel=cancel)
+            return self._reconstructor().reconstruct(prepared, on_progress=on_progress, cancel=cancel)
 
     def _reconstruct(self, run: RunContext) -> ReconstructionResult:
         self.load(run.on_progress)

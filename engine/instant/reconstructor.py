@@ -59,22 +59,16 @@ class InstantReconstructor:
         self.size = size
         self.camera: FrontCamera = front_camera(size)
 
-    def run(
+    def reconstruct(
         self,
         prepared: object,
-        on_progress: ProgressCallback = no_progress,
+        *,
         cancel: CancelToken | None = None,
-    ) -> Gaussians:
-        """Gaussians (FaceLift world: +Z up, face toward -Y) for an engine.preprocess.Prepared."""
-        return self.run_head(prepared, on_progress, cancel).gaussians
-
-    def run_head(
-        self,
-        prepared: object,
         on_progress: ProgressCallback = no_progress,
-        cancel: CancelToken | None = None,
     ) -> InstantHead:
-        """The Gaussians and the closed head mesh for an engine.preprocess.Prepared."""
+        """The Gaussians and the closed head mesh (FaceLift world: +Z up, face toward -Y) for an
+        engine.preprocess.Prepared. ``cancel`` is checked after each stage's event to
+        ``on_progress``, so a cancel on seeing stage i skips its work."""
         from engine.preprocess import mediapipe_graphs as mpg
 
         image = np.asarray(getattr(prepared, "image", None))

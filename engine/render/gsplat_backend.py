@@ -40,7 +40,6 @@ def gsplat_status() -> tuple[bool, str]:
             scales=torch.full((1, 3), 1e-2, device=dev),
             quats=torch.tensor([[1.0, 0, 0, 0]], device=dev),
             sh=torch.zeros(1, 1, 3, device=dev),
-            device=dev,
         )
         cam = Camera.from_arrays(np.eye(4), np.array([32.0, 32.0, 16.0, 16.0]), 32, 32)
         rasterize_gsplat(prep, cam, torch.ones(3, device=dev))

@@ -44,14 +44,18 @@ class PreparedGaussians:
     scales: torch.Tensor
     quats: torch.Tensor
     sh: torch.Tensor
-    device: torch.device
 
-    def __len__(self) -> int:
-        return int(self.xyz.shape[0])
+    @property
+    def device(self) -> torch.device:
+        """Where every tensor lives (the tensors say so themselves; no second copy to disagree)."""
+        return self.xyz.device
 
     @property
     def sh_degree(self) -> int:
         return round(math.sqrt(self.sh.shape[1])) - 1
+
+    def __len__(self) -> int:
+        return int(self.xyz.shape[0])
 
 
 def quat_to_rotmat(quats: torch.Tensor) -> torch.Tensor:
@@ -98,7 +102,6 @@ def prepare_gaussians(
         scales=scales,
         quats=quats,
         sh=sh,
-        device=dev,
     )
 
 

@@ -27,7 +27,7 @@ def prepared() -> Prepared:
 
 @pytest.fixture(scope="module")
 def result(prepared: Prepared) -> InstantHead:
-    return InstantReconstructor().run_head(prepared)
+    return InstantReconstructor().reconstruct(prepared)
 
 
 @pytest.fixture(scope="module")
@@ -46,7 +46,7 @@ def test_size_and_frame(head: Gaussians) -> None:
 
 def test_progress_and_cancel(prepared: Prepared) -> None:
     events: list[ProgressEvent] = []
-    InstantReconstructor().run(prepared, on_progress=events.append)
+    InstantReconstructor().reconstruct(prepared, on_progress=events.append)
     assert {e.stage for e in events} == {"instant"}
     assert [e.step for e in events] == sorted(e.step for e in events) and len(events) >= 5
     token = CancelToken()
@@ -56,7 +56,7 @@ def test_progress_and_cancel(prepared: Prepared) -> None:
             token.cancel()
 
     with pytest.raises(Cancelled):
-        InstantReconstructor().run(prepared, on_progress=cancel_at_depth, cancel=token)
+        InstantReconstructor().reconstruct(prepared, on_progress=cancel_at_depth, cancel=token)
 
 
 def test_no_needles(head: Gaussians) -> None:

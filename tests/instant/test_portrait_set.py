@@ -31,7 +31,7 @@ def test_front_view_reproduces_the_portrait(name: str) -> None:
     from engine.render import render
 
     prepared = preprocess_photo(PORTRAITS / f"{name}.jpg")
-    head = InstantReconstructor().run(prepared)
+    head = InstantReconstructor().reconstruct(prepared).gaussians
     cams = facelift_cameras(512)
     front = render(head, cams.c2w[0], cams.fxfycxcy[0], 512, 512)
     assert front_psnr(front.rgb, prepared.image, prepared.alpha) >= 28.0

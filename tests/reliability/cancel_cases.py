@@ -80,8 +80,8 @@ class WorkLog:
         wrap = self._wrap
         monkeypatch.setattr(prepare, "find_face", wrap("face search", prepare.find_face))
         monkeypatch.setattr(mpg, "segment_person", wrap("matting", mpg.segment_person))
-        head = instant_mod.InstantReconstructor.run_head  # every instant reconstruction runs it
-        monkeypatch.setattr(instant_mod.InstantReconstructor, "run_head", wrap("instant", head))
+        head = instant_mod.InstantReconstructor.reconstruct  # every instant reconstruction runs it
+        monkeypatch.setattr(instant_mod.InstantReconstructor, "reconstruct", wrap("instant", head))
         monkeypatch.setattr(sampler, "encode_condition", wrap("encode", sampler.encode_condition))
         monkeypatch.setattr(sampler, "ddim_step", wrap("denoise", sampler.ddim_step))
         monkeypatch.setattr(sampler, "decode", wrap("decode", sampler.decode))
