@@ -86,13 +86,12 @@ def _materialise(module: torch.nn.Module, device: str, dtype: torch.dtype, seed:
 
 def full_unet(device: str = "cpu", dtype: torch.dtype = torch.float32, attention: str | None = None) -> Any:
     """The multi-view UNet with FaceLift's attn1 processor (sparse unless ``attention`` says)."""
-    from engine.mvdiffusion.attention import install_multiview_attention
-    from engine.mvdiffusion.loading import build_unet
+    from engine.mvdiffusion.loading import build_unet, make_multiview
 
     with tempfile.TemporaryDirectory() as tmp:
         unet, settings = build_unet(unet_config_dir(Path(tmp)), attention)  # type: ignore[arg-type]
     unet = _materialise(unet, device, dtype, 0)
-    install_multiview_attention(unet, settings.num_views, settings.attention)
+    make_multiview(unet, settings)
     return unet
 
 

@@ -96,8 +96,7 @@ def case_full() -> dict[str, float | str]:
 
     import torch
 
-    from engine.mvdiffusion.attention import install_multiview_attention
-    from engine.mvdiffusion.loading import build_unet
+    from engine.mvdiffusion.loading import build_unet, make_multiview
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -107,7 +106,7 @@ def case_full() -> dict[str, float | str]:
         with torch.no_grad():
             for p in unet.parameters():
                 p.normal_(0.0, 0.02, generator=gen)
-        install_multiview_attention(unet, settings.num_views, settings.attention)
+        make_multiview(unet, settings)
         unet.eval().requires_grad_(False)
         build_s = time.perf_counter() - t0
     n_params = sum(p.numel() for p in unet.parameters())
@@ -150,8 +149,7 @@ def compare_child(impl: str, args: argparse.Namespace) -> str:
     sys.path.insert(0, str(REPO / "bench"))
     from compare import child_result, time_call, weights_for
 
-    from engine.mvdiffusion.attention import install_multiview_attention
-    from engine.mvdiffusion.loading import build_unet
+    from engine.mvdiffusion.loading import build_unet, make_multiview
 
     cfg = _compare_config(args.layers_per_block)
     with tempfile.TemporaryDirectory() as tmp:
@@ -160,7 +158,7 @@ def compare_child(impl: str, args: argparse.Namespace) -> str:
     weights = weights_for([(k, tuple(v.shape)) for k, v in ours.state_dict().items()], seed=0)
     if impl == "ours":
         ours.load_state_dict(weights, strict=True, assign=True)
-        install_multiview_attention(ours, settings.num_views, settings.attention)
+        make_multiview(ours, settings)
         unet = ours.eval().requires_grad_(False)
     else:
         from reference_code import reference_unet

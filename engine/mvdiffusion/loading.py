@@ -105,13 +105,21 @@ def build_unet(folder: Path, attention: AttentionMode | None = None) -> tuple[An
 
 
 def load_unet(folder: Path, attention: AttentionMode | None = None) -> tuple[Any, MultiViewSettings]:
-    """Build the UNet from ``folder`` and load its weights; attn1 gets the multi-view processor."""
-    from engine.mvdiffusion.attention import install_multiview_attention
-
+    """Build the UNet from ``folder`` and load its weights, then make it multi-view."""
     unet, settings = build_unet(folder, attention)
     load_weights(unet, weights_file(folder, DIFFUSERS_WEIGHTS))
-    install_multiview_attention(unet, settings.num_views, settings.attention)
+    make_multiview(unet, settings)
     return unet, settings
+
+
+def make_multiview(unet: Any, settings: MultiViewSettings) -> None:
+    """attn1 gets the multi-view processor (engine.mvdiffusion.attention); the feed-forwards run
+    on row chunks (engine.mvdiffusion.feedforward: same values, a fraction of the memory)."""
+    from engine.mvdiffusion.attention import install_multiview_attention
+    from engine.mvdiffusion.feedforward import chunk_feed_forwards
+
+    install_multiview_attention(unet, settings.num_views, settings.attention)
+    chunk_feed_forwards(unet)
 
 
 def load_diffusers_model(cls: Any, folder: Path) -> Any:
