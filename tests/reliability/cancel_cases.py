@@ -190,6 +190,7 @@ def interrupt_cli(
     import time
 
     from reliability_harness import REPO as HARNESS_REPO
+    from reliability_harness import as_a_terminal_job
 
     env = {**os.environ, "PYTHONPATH": str(HARNESS_REPO), "PYTHONIOENCODING": "utf-8"}
     proc = subprocess.Popen(
@@ -199,6 +200,7 @@ def interrupt_cli(
         env=env,
         cwd=str(HARNESS_REPO),
         start_new_session=True,
+        preexec_fn=as_a_terminal_job,
     )
     assert proc.stderr is not None
     os.set_blocking(proc.stderr.fileno(), False)

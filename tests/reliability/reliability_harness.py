@@ -40,6 +40,17 @@ class CliRun:
         return [line for line in self.stderr.splitlines() if line.startswith("facelift: error:")]
 
 
+def as_a_terminal_job() -> None:
+    """``preexec_fn`` for a child that stands for a command typed at a terminal: Ctrl+C
+    (SIGINT) back to its default action. A shell starts background jobs with SIGINT ignored
+    when job control is off (e.g. CI launched as ``cmd &`` from a script), and the ignore is
+    inherited through pytest into every child, so without this a "pressed" Ctrl+C would
+    silently do nothing to facelift while still killing its ffmpeg."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_cli(
     *args: str | os.PathLike[str],
     env: dict[str, str] | None = None,

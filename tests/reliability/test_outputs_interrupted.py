@@ -235,7 +235,7 @@ def test_cli_ctrl_c_during_a_turntable_render(tmp_path, small_result) -> None:
     import signal
     import time
 
-    from reliability_harness import REPO
+    from reliability_harness import REPO, as_a_terminal_job
 
     good = tmp_path / "good.ply"
     save_ply(small_result.gaussians, good)
@@ -250,6 +250,7 @@ def test_cli_ctrl_c_during_a_turntable_render(tmp_path, small_result) -> None:
         env=env,
         cwd=str(REPO),
         start_new_session=True,
+        preexec_fn=as_a_terminal_job,
     )
     try:
         # Interrupt once the encoder has written its header into the temporary file: from then
