@@ -52,10 +52,18 @@ def test_bad_batch_options_are_one_line(tmp_path, flags, message, capsys):
 
 
 @pytest.mark.slow
-def test_resume_skips_complete_photos_and_redoes_the_rest(tmp_path, conformance_dir, no_weights, capsys):
+def test_resume_skips_complete_photos_and_redoes_the_rest(
+    tmp_path, conformance_dir, no_weights, capsys, monkeypatch
+):
     """An interrupted batch: one photo complete, one half replaced (no marker), one never moved
     into place (a killed writer's staging folder). --resume redoes exactly those two."""
+    import engine.engines.facelift as facelift_engine
     from engine.batch.complete import MARKER
+
+    # The "auto" preset frees the diffusion models before GS-LRM (so the next photo loads them
+    # again) when less than KEEP_DIFFUSION_MIN_RAM is available; "loaded once" must not depend
+    # on what else the machine is running.
+    monkeypatch.setattr(facelift_engine, "KEEP_DIFFUSION_MIN_RAM", 0)
 
     write_photos(tmp_path / "photos", 3)
     out = tmp_path / "out"
