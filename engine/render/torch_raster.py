@@ -17,11 +17,18 @@ with the pixel monomials [1, u, v, u^2, v^2, uv], a cumulative product gives the
 transmittance inside the chunk, the transmittance is carried between chunks, and sub-tiles
 whose pixels are all finished (or whose lists ran out) leave the active set. K grows as the
 active set shrinks so each step does similar work (sizes tuned on 2 cores with bench/render.py).
+
+Memory: the pair lists cost ~40 bytes per (sub-tile, Gaussian) pair, and large Gaussians (a
+scene's background, an untrained network's output) can make hundreds of millions of pairs in
+one frame. When a frame has more than ``pair_budget`` pairs, the sub-tile grid is halved
+(the longer side first) until each region's pairs fit, and the regions are blended one after
+another: every sub-tile gets the same list, so the image is the same.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 
@@ -30,7 +37,13 @@ from engine.render.projection import ALPHA_MAX, ALPHA_MIN, T_MIN, TILE, Projecte
 SUBTILE = 4
 STEP_BUDGET = 1 << 18
 """Target number of (sub-tile, Gaussian, pixel) evaluations per chunk step (memory ~ 40x this in bytes)."""
+PAIR_BUDGET = 1 << 24
+"""Most (sub-tile, Gaussian) pairs listed at once (~40 bytes each while listed: ~670 MB). A
+frame over it is blended in regions, at some cost in time (each region runs its own depth steps)."""
 _BBOX_MARGIN_PX = 1e-2
+
+Region = tuple[int, int, int, int]
+"""A block of the sub-tile grid: x0, y0, x1, y1 (sub-tiles, end exclusive)."""
 
 
 def rasterize(
@@ -40,10 +53,12 @@ def rasterize(
     background: torch.Tensor,
     subtile: int = SUBTILE,
     step_budget: int = STEP_BUDGET,
+    pair_budget: int = PAIR_BUDGET,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Blend projected Gaussians into an image.
 
-    background: (3,) tensor. Returns rgb (H,W,3), alpha (H,W), depth (H,W) on proj's device,
+    pair_budget: most (sub-tile, Gaussian) pairs listed at once (the frame is blended region
+    by region above it; a single sub-tile's list is never split). background: (3,) tensor. Returns rgb (H,W,3), alpha (H,W), depth (H,W) on proj's device,
     dtype of proj.means2d. depth is the alpha-normalised expected view depth (0 where alpha 0).
     """
     if TILE % subtile:
@@ -54,11 +69,36 @@ def rasterize(
     n_tiles = gx * gy
     npx = subtile * subtile
 
-    feats, pair_g, counts, starts = _bin(proj, width, height, subtile, gx, gy)
-
+    feats, lo, hi = _sorted_boxes(proj, subtile, gx, gy)
     out_t = torch.ones(n_tiles, npx, dtype=dtype, device=dev)
     out_acc = torch.zeros(n_tiles, npx, 5, dtype=dtype, device=dev)
+    for region in _regions(lo, hi, (0, 0, gx, gy), pair_budget):
+        pair_g, counts, starts = _pairs(lo, hi, region)
+        _blend(feats, pair_g, counts, starts, region, gx, subtile, step_budget, out_t, out_acc)
 
+    return _assemble(out_t, out_acc, background, gx, gy, subtile, width, height)
+
+
+def _blend(
+    feats: torch.Tensor,
+    pair_g: torch.Tensor,
+    counts: torch.Tensor,
+    starts: torch.Tensor,
+    region: Region,
+    gx: int,
+    subtile: int,
+    step_budget: int,
+    out_t: torch.Tensor,
+    out_acc: torch.Tensor,
+) -> None:
+    """Blend one region's pair lists (``_pairs``) into the frame's sub-tile buffers.
+
+    out_t (gx*gy, P) transmittance and out_acc (gx*gy, P, 5) [r, g, b, depth, weight] sums,
+    P = subtile^2, are written for the region's sub-tiles that have a list.
+    """
+    dev, dtype = feats.device, feats.dtype
+    npx = subtile * subtile
+    x0, y0, x1, _ = region
     # Pixel centres relative to their sub-tile's centre, and the monomials of the expanded
     # quadratic form: power(u, v) = coef . [1, u, v, u^2, v^2, u v].
     half = subtile / 2.0
@@ -67,10 +107,12 @@ def rasterize(
     v = torch.div(local, subtile, rounding_mode="floor").to(dtype) + 0.5 - half
     mono = torch.stack([torch.ones_like(u), u, v, u * u, v * v, u * v])  # (6,P)
 
-    active = torch.nonzero(counts > 0).squeeze(1)
-    centre = torch.stack([active % gx, torch.div(active, gx, rounding_mode="floor")], -1).to(dtype)
-    centre = centre * subtile + half
-    starts_a, counts_a = starts.index_select(0, active), counts.index_select(0, active)
+    in_region = torch.nonzero(counts > 0).squeeze(1)
+    starts_a, counts_a = starts.index_select(0, in_region), counts.index_select(0, in_region)
+    ax = in_region % (x1 - x0) + x0
+    ay = torch.div(in_region, x1 - x0, rounding_mode="floor") + y0
+    active = ay * gx + ax  # sub-tile ids in the whole frame
+    centre = torch.stack([ax, ay], -1).to(dtype) * subtile + half
     t_a = torch.ones(len(active), npx, dtype=dtype, device=dev)
     acc_a = torch.zeros(len(active), npx, 5, dtype=dtype, device=dev)
     done_a = torch.zeros(len(active), npx, dtype=torch.bool, device=dev)
@@ -129,8 +171,6 @@ def rasterize(
             )
             t_a, acc_a, done_a = (x.index_select(0, keep) for x in (t_a, acc_a, done_a))
 
-    return _assemble(out_t, out_acc, background, gx, gy, subtile, width, height)
-
 
 def _chunk_len(active_px: int, budget: int) -> int:
     """Gaussians per step: a power of two in [8, 1024] near budget / active pixels."""
@@ -140,14 +180,14 @@ def _chunk_len(active_px: int, budget: int) -> int:
     return k
 
 
-def _bin(
-    proj: Projected, width: int, height: int, subtile: int, gx: int, gy: int
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Sort visible Gaussians by depth and list them per sub-tile.
+def _sorted_boxes(
+    proj: Projected, subtile: int, gx: int, gy: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The visible Gaussians that reach a sub-tile, in depth order, with their sub-tile boxes.
 
     Returns feats (Nv+1, 11) [mx, my, conic a,b,c, log opacity, r, g, b, depth, 1] in depth
-    order with a zero-opacity sentinel row last; pair_g (M,) feats rows grouped by sub-tile (depth order
-    inside a group); counts (gx*gy,) list lengths; starts (gx*gy,) list offsets.
+    order with a zero-opacity sentinel row last; lo, hi (Nv, 2) int64: the box of sub-tiles
+    (x, y; hi exclusive, inside the gx x gy grid) where each one's alpha can reach 1/255.
     """
     dev, dtype = proj.means2d.device, proj.means2d.dtype
     # index_select, not x[idx]: advanced indexing is several times slower on the CPU.
@@ -173,39 +213,84 @@ def _bin(
     lo = torch.maximum(sub_lo, rect[:, :2] * per).clamp_min(0)
     hi = torch.minimum(torch.minimum(sub_hi, rect[:, 2:] * per), grid)
     n_xy = (hi - lo).clamp_min(0)
-    cnt = n_xy[:, 0] * n_xy[:, 1]
 
-    # Gaussians that reach no sub-tile are dropped; the rest, in depth order, get one pair
-    # per sub-tile of their box, generated without a Python loop.
-    used = torch.nonzero(cnt > 0).squeeze(1)
+    # Gaussians that reach no sub-tile are dropped.
+    used = torch.nonzero(n_xy[:, 0] * n_xy[:, 1] > 0).squeeze(1)
     order = used.index_select(0, _stable_argsort_positive(table[:, 9].index_select(0, used)))
-    # int32 halves the memory traffic of the per-pair arithmetic (ids stay far below 2^31).
-    ints = (
-        torch.stack([lo[:, 1] * gx + lo[:, 0], n_xy[:, 0], cnt], dim=-1)
-        .to(torch.int32)
-        .index_select(0, order)
-    )
-    cnt = ints[:, 2]
-    first = torch.cumsum(cnt, 0, dtype=torch.int32) - cnt
-    per_g = torch.stack([first, ints[:, 0], ints[:, 1]], dim=-1)
-    g_rep = torch.repeat_interleave(torch.arange(len(order), device=dev, dtype=torch.int32), cnt)
-    info = per_g.index_select(0, g_rep)  # first, base tile, box width
-    within = torch.arange(len(g_rep), device=dev, dtype=torch.int32) - info[:, 0]
-    row = torch.div(within, info[:, 2], rounding_mode="floor")
-    tile_id = info[:, 1] + row * gx + (within - row * info[:, 2])
-    key_dtype = torch.int16 if gx * gy <= torch.iinfo(torch.int16).max else torch.int32
-    sort_idx = torch.sort(tile_id.to(key_dtype), stable=True).indices  # radix sort on small ints
-    pair_g = g_rep.index_select(0, sort_idx)
-    counts = torch.bincount(tile_id, minlength=gx * gy)  # int64
-    starts = torch.cumsum(counts, 0) - counts
-
     feats = torch.cat(
         [table.index_select(0, order), torch.ones(len(order), 1, dtype=dtype, device=dev)], dim=1
     )
     sentinel = torch.zeros(1, feats.shape[1], dtype=dtype, device=dev)
     sentinel[0, 5] = -torch.inf  # opacity 0: never blended
-    feats = torch.cat([feats, sentinel])
-    return feats, pair_g, counts, starts
+    return torch.cat([feats, sentinel]), lo.index_select(0, order), hi.index_select(0, order)
+
+
+def _clip(lo: torch.Tensor, hi: torch.Tensor, region: Region) -> tuple[torch.Tensor, torch.Tensor]:
+    """Boxes (N, 2) cut to ``region``, in the region's own sub-tile coordinates, and their
+    sizes (N, 2) (0 where a box misses the region)."""
+    x0, y0, x1, y1 = region
+    start = torch.tensor([x0, y0], device=lo.device)
+    r_lo = torch.maximum(lo, start) - start
+    r_hi = torch.minimum(hi, torch.tensor([x1, y1], device=lo.device)) - start
+    return r_lo, (r_hi - r_lo).clamp_min(0)
+
+
+def _pair_count(lo: torch.Tensor, hi: torch.Tensor, region: Region) -> int:
+    """How many (sub-tile, Gaussian) pairs ``region`` lists."""
+    _, n_xy = _clip(lo, hi, region)
+    return int((n_xy[:, 0] * n_xy[:, 1]).sum())
+
+
+def _regions(lo: torch.Tensor, hi: torch.Tensor, region: Region, budget: int) -> Iterator[Region]:
+    """``region``, or its halves (the longer side cut first, recursively) when it lists more than
+    ``budget`` pairs; a single sub-tile is never cut."""
+    x0, y0, x1, y1 = region
+    if (x1 - x0) * (y1 - y0) <= 1 or _pair_count(lo, hi, region) <= budget:
+        yield region
+        return
+    if x1 - x0 >= y1 - y0:
+        mid = (x0 + x1) // 2
+        halves = [(x0, y0, mid, y1), (mid, y0, x1, y1)]
+    else:
+        mid = (y0 + y1) // 2
+        halves = [(x0, y0, x1, mid), (x0, mid, x1, y1)]
+    for half in halves:
+        yield from _regions(lo, hi, half, budget)
+
+
+def _pairs(
+    lo: torch.Tensor, hi: torch.Tensor, region: Region
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """List the Gaussians (rows of ``_sorted_boxes``' feats, depth order) per sub-tile of ``region``.
+
+    Returns pair_g (M,) feats rows grouped by sub-tile (depth order inside a group); counts
+    (rw*rh,) list lengths; starts (rw*rh,) list offsets; sub-tiles numbered row by row inside
+    the region (rw x rh sub-tiles).
+    """
+    dev = lo.device
+    x0, y0, x1, y1 = region
+    rw = x1 - x0
+    r_lo, n_xy = _clip(lo, hi, region)
+    # One pair per sub-tile of each box, generated without a Python loop; int32 halves the
+    # memory traffic of the per-pair arithmetic (ids stay far below 2^31).
+    ints = torch.stack([r_lo[:, 1] * rw + r_lo[:, 0], n_xy[:, 0], n_xy[:, 0] * n_xy[:, 1]], dim=-1).to(
+        torch.int32
+    )
+    cnt = ints[:, 2]
+    first = torch.cumsum(cnt, 0, dtype=torch.int32) - cnt
+    per_g = torch.stack([first, ints[:, 0], ints[:, 1]], dim=-1)
+    g_rep = torch.repeat_interleave(torch.arange(len(ints), device=dev, dtype=torch.int32), cnt)
+    info = per_g.index_select(0, g_rep)  # first, base tile, box width
+    within = torch.arange(len(g_rep), device=dev, dtype=torch.int32) - info[:, 0]
+    row = torch.div(within, info[:, 2], rounding_mode="floor")
+    tile_id = info[:, 1] + row * rw + (within - row * info[:, 2])
+    n_region = rw * (y1 - y0)
+    key_dtype = torch.int16 if n_region <= torch.iinfo(torch.int16).max else torch.int32
+    sort_idx = torch.sort(tile_id.to(key_dtype), stable=True).indices  # radix sort on small ints
+    pair_g = g_rep.index_select(0, sort_idx)
+    counts = torch.bincount(tile_id, minlength=n_region)  # int64
+    starts = torch.cumsum(counts, 0) - counts
+    return pair_g, counts, starts
 
 
 def _stable_argsort_positive(x: torch.Tensor) -> torch.Tensor:

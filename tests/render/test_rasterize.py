@@ -192,3 +192,50 @@ def test_backends_and_bad_input(origin_camera) -> None:
         render(Gaussians.empty(), c2w, k, 8, 8, background=(1.0, 1.0))
     with pytest.raises(InputError, match="image size"):
         render(Gaussians.empty(), c2w, k, 0, 8)
+
+
+def test_a_frame_of_large_gaussians_is_listed_region_by_region_with_the_same_image(
+    make_gaussians, origin_camera, monkeypatch
+) -> None:
+    """Large Gaussians make many (sub-tile, Gaussian) pairs, ~40 bytes each while they are
+    listed: a 1.5 M-Gaussian frame of them took > 22 GB and was killed. Over the pair budget
+    the frame is listed and blended in regions that each fit it, and the image is the same."""
+    import engine.render.torch_raster as raster
+
+    rng = np.random.default_rng(7)
+    n = 300
+    g = make_gaussians(
+        np.stack([rng.uniform(-0.8, 0.8, n), rng.uniform(-0.8, 0.8, n), rng.uniform(2.0, 3.0, n)], -1),
+        scales=np.full((n, 3), 0.25),
+        colours=rng.uniform(0, 1, (n, 3)),
+        opacity=np.full(n, 0.3),
+    )
+    c2w, k = origin_camera(96, 80, f=90.0)
+    whole = _torch(g, c2w, k, 96, 80)
+
+    listed: list[int] = []
+    real_pairs = raster._pairs
+
+    def spy(lo, hi, region):
+        pair_g, counts, starts = real_pairs(lo, hi, region)
+        listed.append(len(pair_g))
+        return pair_g, counts, starts
+
+    monkeypatch.setattr(raster, "_pairs", spy)
+    total = _torch(g, c2w, k, 96, 80, pair_budget=1 << 30)
+    assert len(listed) == 1
+    all_pairs = listed.pop()
+    budget = all_pairs // 7
+    parts = _torch(g, c2w, k, 96, 80, pair_budget=budget)
+    assert len(listed) > 7 and max(listed) <= budget, listed
+    assert sum(listed) == all_pairs  # every pair listed exactly once
+    for a, b, c in zip(whole, total, parts):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, c, atol=1e-5)  # the chunks sum in another order
+    assert whole[1].mean() > 0.9  # the frame is covered: the regions had work to do
+
+    # A budget below one sub-tile's list: single sub-tiles are the floor, the image is the same.
+    listed.clear()
+    tiny = _torch(g, c2w, k, 96, 80, pair_budget=1)
+    assert len(listed) > 100  # cut down to (nearly) single sub-tiles
+    np.testing.assert_allclose(whole[0], tiny[0], atol=1e-5)
