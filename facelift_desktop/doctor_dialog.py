@@ -72,15 +72,20 @@ class DoctorDialog(QDialog):
         if self._thread is not None:
             return
 
+        # The thread holds the relay, the runner and the stop flag, never the dialog: if it held
+        # the last reference to a closed dialog, the dialog would be destroyed on this thread
+        # when the run ends, while the GUI thread may be painting it (a segfault).
+        relay, runner, stop = self._relay, self._runner, self._stop
+
         def work() -> None:
             from engine.doctor.report import result_line
 
             try:
-                report = self._runner(lambda r: self._relay.line.emit(result_line(r)), self._stop.is_set)
+                report = runner(lambda r: relay.line.emit(result_line(r)), stop.is_set)
             except Exception as exc:  # a bug: shown in the dialog, never a crash of the window
-                self._relay.failed.emit(" ".join(f"{type(exc).__name__}: {exc}".split()))
+                relay.failed.emit(" ".join(f"{type(exc).__name__}: {exc}".split()))
                 return
-            self._relay.done.emit(report)
+            relay.done.emit(report)
 
         self._thread = threading.Thread(target=work, name="facelift-doctor", daemon=True)
         self._thread.start()
