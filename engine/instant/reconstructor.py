@@ -42,6 +42,7 @@ SURFACE_SPACING_PX = 3.0  # between mesh discs, in front-camera pixels at the mi
 SURFACE_OPACITY = 0.99
 SOLID_OPACITY = 0.99  # front discs inside the outline (with the overlap: opaque)
 VISIBLE_TOL_PX = 6.0  # a mesh point this close behind the front depth is what the photo shows
+FRINGE_PX = 4  # solid matte pixels this close to its edge still carry the background
 
 
 @dataclass(frozen=True)
@@ -112,7 +113,14 @@ class InstantReconstructor:
             else layers.head.centre_px[1] + layers.head.radii_px[1]
         )
         inner = _inner_colours(rgb, alpha)
-        unseen = unseen_colours(inner, layers.mask, layers.face, chin, 2.0 * layers.head.radii_px[0])
+        # The synthesised hair and clothes are taken from further inside than the matte's edge.
+        unseen = unseen_colours(
+            _inner_colours(rgb, alpha, FRINGE_PX),
+            layers.mask,
+            layers.face,
+            chin,
+            2.0 * layers.head.radii_px[0],
+        )
         mirror = symmetry_plane(landmarks, self.camera, layers.head)
         mesh = self._head_surface(parts, mesh, layers, (front_ok, front_depth), inner, (unseen, mirror))
 
@@ -296,10 +304,19 @@ def _lookup(img: np.ndarray, uv: np.ndarray) -> np.ndarray:
     return np.stack([one(img[:, :, c]) for c in range(img.shape[2])], axis=1)
 
 
-def _inner_colours(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    """(H,W,3) photo colours where the matte is solid; elsewhere the nearest solid pixel's
-    (edge pixels are mixed with the white background and would paint the sides white)."""
+def _inner_colours(rgb: np.ndarray, alpha: np.ndarray, inset: int = 0) -> np.ndarray:
+    """(H,W,3) photo colours where the matte is solid and at least ``inset`` px inside its
+    edge; elsewhere the nearest such pixel's. rgb (H,W,3), alpha (H,W), both in [0,1].
+
+    Edge pixels are mixed with the white background and would paint the sides white; so are
+    the first few solid ones (backlit strands, a matte a little wider than the subject): the
+    hidden hair's strips (colors.py) ended on those pixels and, every row wrapping at the same
+    azimuth, drew a light vertical line down the back and the sides (hence FRINGE_PX there)."""
     solid = alpha > 0.95
+    if inset > 0:
+        solid = ndimage.binary_erosion(solid, iterations=inset)
+    if not solid.any():
+        solid = alpha > 0.95
     if not solid.any():
         return rgb
     _, (iy, ix) = ndimage.distance_transform_edt(~solid, return_indices=True)
