@@ -24,6 +24,7 @@ from facelift_desktop.panels.parameters_panel import ParametersPanel
 from facelift_desktop.panels.progress_panel import ProgressPanel
 from facelift_desktop.panels.viewport_panel import ViewportPanel
 from facelift_desktop.panels.views_strip import ViewsStrip
+from facelift_desktop.window.status_field import StatusField
 
 if TYPE_CHECKING:
     from facelift_desktop.main_window import MainWindow
@@ -101,7 +102,9 @@ class WindowLayout:
         self.device_label = QLabel("Device: —")
         self.count_label = QLabel("Gaussians: —")
         self.fps_label = QLabel("— fps")
-        self.status_message = QLabel(WELCOME)
+        # elided to the room it has, whole in its tooltip: a long message (an error naming a
+        # long path) neither widens the window nor pushes the labels on the right off it
+        self.status_message = StatusField(WELCOME)
         self.statusBar().addWidget(self.status_message, 1)
         for w in (self.model_label, self.device_label, self.count_label, self.fps_label):
             self.statusBar().addPermanentWidget(w)
