@@ -21,7 +21,9 @@ from PySide6.QtWidgets import (
 )
 
 from facelift_desktop.models import ViewPreset, view_presets
+from facelift_desktop.panels.tool_row import ToolRow
 from facelift_desktop.scene import FilterSettings, Scene
+from facelift_desktop.window.status_field import StatusField
 
 if TYPE_CHECKING:
     from viewer.canvas import GaussianViewer, ViewerStats
@@ -63,33 +65,28 @@ class ViewportPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
 
-        bar = QHBoxLayout()
-        bar.setSpacing(2)
-        # one button per camera of the picked model (set_presets), then Top
+        # the tool row: camera buttons (set_presets), Top, Reset | the mouse hint | Background;
+        # what does not fit goes into its "⋯" menu, so the window fits a 1280x720 screen
+        self.tool_row = ToolRow()
         self.view_buttons: dict[str, QToolButton] = {}
         self.presets: dict[str, ViewPreset] = {}
-        self._preset_row = QHBoxLayout()
-        self._preset_row.setSpacing(2)
-        bar.addLayout(self._preset_row)
         self.top_button = QToolButton()
         self.top_button.setText("Top")
-        self.top_button.setToolTip("Top view")
+        self.top_button.setToolTip("Top view (Ctrl+4)")
         self.top_button.clicked.connect(lambda: self.set_view("top"))
-        bar.addWidget(self.top_button)
         self.reset_button = QToolButton()
         self.reset_button.setText("Reset (F)")
+        self.reset_button.setToolTip("Back to the front camera (F)")
         self.reset_button.clicked.connect(lambda: self.set_view("front"))
         self.bg_button = QToolButton()
         self.bg_button.setText("Background")
         self.bg_button.setToolTip("Cycle the background colour (B)")
         self.bg_button.clicked.connect(self.toggle_background)
-        bar.addWidget(self.reset_button)
-        bar.addStretch(1)
-        self.hint = QLabel("Drag: orbit · Shift+drag: pan · Wheel: zoom")
+        self.hint = StatusField("Drag: orbit · Shift+drag: pan · Wheel: zoom", Qt.TextElideMode.ElideRight)
         self.hint.setObjectName("dim")
-        bar.addWidget(self.hint)
-        bar.addWidget(self.bg_button)
-        layout.addLayout(bar)
+        self.tool_row.set_hint(self.hint)
+        self.tool_row.add_trailing(self.bg_button)
+        layout.addWidget(self.tool_row)
 
         if use_gl:
             from viewer.canvas import GaussianViewer
@@ -210,8 +207,7 @@ class ViewportPanel(QWidget):
         for button in self.view_buttons.values():
             if button is self.top_button:
                 continue
-            self._preset_row.removeWidget(button)
-            button.hide()  # until deleteLater runs it would still be drawn, out of the layout
+            button.hide()  # until deleteLater runs it would still be drawn, out of the row
             button.deleteLater()
         self.presets = {p.name: p for p in presets}
         self.view_buttons = {}
@@ -223,9 +219,9 @@ class ViewportPanel(QWidget):
                 f"distance {p.distance:.2f})"
             )
             b.clicked.connect(lambda _=False, n=p.name: self.set_view(n))
-            self._preset_row.addWidget(b)
             self.view_buttons[p.name] = b
         self.view_buttons["top"] = self.top_button
+        self.tool_row.set_leading([*self.view_buttons.values(), self.reset_button])
 
     def set_view(self, name: str) -> None:
         """A camera of the picked model by its view name, else a viewer preset (left, top, ...)."""

@@ -1,6 +1,7 @@
-"""The window fits a 1280x720 laptop screen, in the app's own theme.
+"""The window fits a 1280x720 laptop screen, in the app's own theme, with every tool reachable.
 
-The status bar's message is elided to the room it has, whole in its tooltip.
+The viewport's tool row (camera buttons, Top, Reset, Background) moves what does not fit into
+its "⋯" menu; the status bar's message is elided to the room it has, whole in its tooltip.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
+
+from facelift_desktop.models import ViewPreset
 
 SCREEN = (1280, 720)
 ROOM = (1260, 680)  # the screen less a title bar and a task bar
@@ -39,10 +42,70 @@ def _inside(widget: QWidget, window: QWidget) -> bool:
     return window.rect().contains(top_left) and window.rect().contains(bottom_right)
 
 
+def _where_each_tool_is(window) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Each viewport tool's text -> "row" (shown in the window) or "menu" (in the "⋯" menu)."""
+    row = window.viewport.tool_row
+    menu = {a.text() for a in row.overflow_menu.actions()}
+    menu_shown = _inside(row.overflow_button, window)
+    places = {}
+    for button in row.buttons():
+        if _inside(button, window):
+            places[button.text()] = "row"
+        elif button.text() in menu and menu_shown:
+            places[button.text()] = "menu"
+        else:
+            places[button.text()] = "nowhere"
+    return places
+
+
 def _resize(qtbot, window, width: int, height: int) -> None:  # type: ignore[no-untyped-def]
     window.resize(width, height)
     qtbot.waitUntil(lambda: (window.width(), window.height()) == (width, height), timeout=5000)
     QApplication.processEvents()
+
+
+TOOLS = ["Front", "Front right", "Right", "Back", "Left", "Front left", "Top", "Reset (F)", "Background"]
+
+
+def test_the_window_fits_a_1280x720_screen_with_every_tool_on_it(  # type: ignore[no-untyped-def]
+    qtbot, make_window, themed, no_weights
+) -> None:
+    window = make_window()
+    smallest = window.minimumSizeHint().expandedTo(window.minimumSize())
+    assert smallest.width() <= ROOM[0] and smallest.height() <= ROOM[1], smallest
+    _resize(qtbot, window, *SCREEN)
+    assert _where_each_tool_is(window) == dict.fromkeys(TOOLS, "row")  # all fit at 1280
+
+
+def test_tools_with_no_room_are_in_the_overflow_menu_and_do_what_the_buttons_do(  # type: ignore[no-untyped-def]
+    qtbot, make_window, themed, no_weights
+) -> None:
+    window = make_window()
+    row = window.viewport.tool_row
+    _resize(qtbot, window, window.minimumSizeHint().width(), 600)
+    places = _where_each_tool_is(window)
+    assert set(places) == set(TOOLS) and "nowhere" not in places.values(), places
+    assert places["Background"] == "menu" and places["Front"] == "row", places
+
+    background = {a.text(): a for a in row.overflow_menu.actions()}["Background"]
+    with qtbot.waitSignal(window.viewport.bg_button.clicked, timeout=2000):
+        background.trigger()  # the entry clicks the button: B's action, as before
+
+    # a model with many cameras: more buttons, the same smallest window, all still reachable
+    many = [ViewPreset(f"camera_{i}", 15.0 * i, 10.0, 2.7) for i in range(16)]
+    before = window.minimumSizeHint().width()
+    window.viewport.set_presets(many)
+    QApplication.processEvents()
+    assert window.minimumSizeHint().width() == before
+    places = _where_each_tool_is(window)
+    assert len(places) == 16 + 3 and "nowhere" not in places.values(), places
+    assert places["Camera 15"] == "menu"
+
+    _resize(qtbot, window, 1920, 900)  # room again: the row takes its buttons back
+    window.viewport.set_presets(many[:6])
+    QApplication.processEvents()
+    assert set(_where_each_tool_is(window).values()) == {"row"}
+    assert not row.overflow_button.isVisible()
 
 
 def test_a_long_status_message_is_elided_whole_in_its_tooltip_and_never_widens_the_window(  # type: ignore[no-untyped-def]
