@@ -185,23 +185,11 @@ def interrupt_cli(
     """
     import os
     import signal
-    import subprocess
-    import sys
     import time
 
-    from reliability_harness import REPO as HARNESS_REPO
-    from reliability_harness import as_a_terminal_job
+    from reliability_harness import start_cli_as_terminal_job
 
-    env = {**os.environ, "PYTHONPATH": str(HARNESS_REPO), "PYTHONIOENCODING": "utf-8"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli", *args],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=str(HARNESS_REPO),
-        start_new_session=True,
-        preexec_fn=as_a_terminal_job,
-    )
+    proc = start_cli_as_terminal_job(args)
     assert proc.stderr is not None
     os.set_blocking(proc.stderr.fileno(), False)
     seen = b""

@@ -40,15 +40,30 @@ class CliRun:
         return [line for line in self.stderr.splitlines() if line.startswith("facelift: error:")]
 
 
-def as_a_terminal_job() -> None:
-    """``preexec_fn`` for a child that stands for a command typed at a terminal: Ctrl+C
-    (SIGINT) back to its default action. A shell starts background jobs with SIGINT ignored
-    when job control is off (e.g. CI launched as ``cmd &`` from a script), and the ignore is
-    inherited through pytest into every child, so without this a "pressed" Ctrl+C would
-    silently do nothing to facelift while still killing its ffmpeg."""
-    import signal
+def start_cli_as_terminal_job(
+    args: Sequence[str], stdout: int | None = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
+    """Start ``facelift ARGS`` as a command typed at a terminal: in a process group of its own
+    (so a "Ctrl+C" can go to the whole group, ffmpeg included), stderr piped, and SIGINT at its
+    default action. A shell starts background jobs with SIGINT ignored when job control is off
+    (e.g. CI launched as ``cmd &`` from a script), and the ignore is inherited through pytest
+    into every child, so without the reset a "pressed" Ctrl+C would silently do nothing to
+    facelift while still killing its ffmpeg."""
 
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    def default_sigint() -> None:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "utf-8"},
+        cwd=str(REPO),
+        start_new_session=True,
+        preexec_fn=default_sigint,
+    )
 
 
 def run_cli(

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -235,23 +234,14 @@ def test_cli_ctrl_c_during_a_turntable_render(tmp_path, small_result) -> None:
     import signal
     import time
 
-    from reliability_harness import REPO, as_a_terminal_job
+    from reliability_harness import start_cli_as_terminal_job
 
     good = tmp_path / "good.ply"
     save_ply(small_result.gaussians, good)
     out = tmp_path / "o" / "x.mp4"
     before = earlier(out.parent, "x.mp4")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONIOENCODING": "utf-8"}
-    argv = [sys.executable, "-m", "engine.cli", "render", str(good), "-o", str(out), "--overwrite"]
-    proc = subprocess.Popen(
-        [*argv, "--frames", "600", "--size", "64"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-        cwd=str(REPO),
-        start_new_session=True,
-        preexec_fn=as_a_terminal_job,
-    )
+    args = ["render", str(good), "-o", str(out), "--overwrite", "--frames", "600", "--size", "64"]
+    proc = start_cli_as_terminal_job(args, stdout=subprocess.PIPE)
     try:
         # Interrupt once the encoder has written its header into the temporary file: from then
         # on frames are being rendered and pushed into it (a guessed delay raced the render).
