@@ -53,7 +53,7 @@ class ViewControls:
         self.camera.orbit(d_azimuth, d_elevation)
 
     def set_message(self, text: str) -> None:
-        """A line of text in the middle of the view (empty-state hints); "" hides it."""
+        """Text in the middle of the view (empty-state hints; "\\n" breaks lines); "" hides it."""
         self.message.text = text
         self.message.visible = bool(text)
         self.canvas.update()

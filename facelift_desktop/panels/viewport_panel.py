@@ -49,7 +49,7 @@ def crop_from_tick(tick: int) -> tuple[float, float, float, float, float, float]
     return (-h, h, -h, h, -h, h)
 
 
-EMPTY_HINT = "Drop a portrait photo anywhere  ·  File > Open (Ctrl+O)  ·  then Reconstruct (Ctrl+R)"
+EMPTY_HINT = "Drop a portrait photo anywhere\nor File > Open (Ctrl+O)\nthen Reconstruct (Ctrl+R)"
 
 
 class ViewportPanel(QWidget):

@@ -278,3 +278,26 @@ def test_window_turntable_matches_facelift_render(qtbot, gl_window, photo, tmp_p
     else:
         assert _mp4_timing(gui) == _mp4_timing(cli) == (frames, "yuv420p", (size, size), 12.0)
     assert not list(tmp_path.glob(".*"))
+
+
+def test_the_empty_view_hint_fits_the_viewport_at_the_window_narrowest(qtbot, gl_window, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The empty viewport's hint is whole at the window's minimum width: no text touches the
+    view's left or right edge (one 93-character line was cut at both edges below ~1280 px)."""
+    import imageio.v3 as iio
+    from PySide6.QtCore import QPoint
+
+    window = gl_window(FakeFactory())
+    narrowest = window.minimumSizeHint().width()
+    window.resize(narrowest, 680)  # a 1280x720 screen's height, less the title bar
+    qtbot.waitUntil(lambda: window.width() == narrowest, timeout=5000)
+    shot = iio.imread(window.grab_screenshot(tmp_path / "window.png"))[..., :3]
+    view = window.viewport.viewer.canvas.native
+    x, y = window.mapFromGlobal(view.mapToGlobal(QPoint(0, 0))).toTuple()
+    image = shot[y : y + view.height(), x : x + view.width()].astype(int)  # (H, W, 3) the 3D view
+    background = np.median(image.reshape(-1, 3), axis=0)
+    ink = np.abs(image - background).sum(axis=-1) > 60  # text pixels
+    rows = np.flatnonzero(ink.any(axis=1))
+    assert len(rows), "the hint is drawn"
+    band = ink[rows.min() : rows.max() + 1]  # the hint's rows only (not toolbars drawn by Qt)
+    edge = 6
+    assert not band[:, :edge].any() and not band[:, -edge:].any(), "the hint runs off the view's edges"
